@@ -1,0 +1,75 @@
+"""The application factory, in named steps."""
+
+import logging
+import os
+
+from flask import Flask, send_from_directory
+
+from api import config
+from api.errors import register_errorhandlers
+from api.extensions import api, db, limiter
+from registry import access, audit, crypto
+
+PUBLIC = access.Principal(name="public", role="public")
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=os.environ.get(
+        "REGISTRY_INSTANCE", os.path.join(os.getcwd(), "instance")))
+    app.config.update(config.BASE)
+    app.config.update(config.from_env(app.instance_path))
+    app.config.update(overrides or {})
+    config.configure_logging(app.config["LOG_LEVEL"])
+    crypto.configure(app.config["DATA_KEY"])
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    register_hooks(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    api.init_app(app)
+    limiter.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from api.resources import BLUEPRINTS
+
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint, url_prefix="/api/v1")
+    from api.web import web
+
+    app.register_blueprint(web)
+    _serve_swagger_ui(app)
+
+
+def register_commands(app: Flask) -> None:
+    from api.cli import COMMANDS
+
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def register_hooks(app: Flask) -> None:
+    @app.before_request
+    def anonymous_until_authenticated():
+        audit.set_actor(PUBLIC)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def _serve_swagger_ui(app: Flask) -> None:
+    """Swagger UI from the installed bundle, so the docs work without internet."""
+    import swagger_ui_bundle
+
+    @app.route("/api/docs/static/<path:filename>")
+    def swagger_static(filename):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)

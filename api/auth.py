@@ -1,0 +1,49 @@
+"""Bearer tokens: 401 for a missing or unknown token, 403 for a role or scope it lacks."""
+
+from functools import wraps
+
+from flask import request
+
+from registry import access, audit
+from registry.access import Principal
+from registry.errors import DomainError, Forbidden
+
+
+class Unauthorized(DomainError):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+def principal() -> Principal:
+    """The caller of this request; raises 401 when there is none."""
+    found = request.environ.get("registry.principal")
+    if found is None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            raise Unauthorized("A bearer token is required.", code="token_missing")
+        found = access.authenticate(raw.strip())
+        if found is None:
+            raise Unauthorized("The token is unknown or revoked.", code="token_invalid")
+        request.environ["registry.principal"] = found
+        audit.set_actor(found)
+    return found
+
+
+def require(*roles: str):
+    """Decorate a view: only these roles may call it (admin always may)."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            who = principal()
+            if who.role != "admin" and who.role not in roles:
+                raise Forbidden(f"The {who.role} role may not do this.", code="role_forbidden")
+            return view(*args, **kwargs)
+
+        wrapper._roles = roles
+        return wrapper
+
+    return decorate
+
+
+SECURITY = [{"bearer": []}]

@@ -1,0 +1,31 @@
+"""Extensions, created unbound; the app factory binds them."""
+
+import marshmallow as ma
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_smorest import Api
+
+from registry.db import db
+
+
+class ProblemSchema(ma.Schema):
+    """application/problem+json (RFC 9457) with a stable machine `code`."""
+
+    type = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.Integer()
+    detail = ma.fields.String()
+    code = ma.fields.String(metadata={"description": "Stable machine-readable error code"})
+    errors = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.List(ma.fields.String()),
+        metadata={"description": "For invalid input: each field and its messages"})
+
+
+class RegistryApi(Api):
+    ERROR_SCHEMA = ProblemSchema
+
+
+api = RegistryApi()
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+__all__ = ["api", "db", "limiter"]

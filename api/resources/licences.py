@@ -1,0 +1,84 @@
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields
+
+from api.auth import SECURITY, principal, require
+from api.paging import with_etag
+from api.schemas import Instant, ReasonSchema, Schema
+from registry.db import db
+from registry.institutions import licences as service
+
+blp = Blueprint("licences", __name__, description="Licences and their lifecycle")
+
+
+class LicenceEventSchema(Schema):
+    action = fields.String()
+    from_state = fields.String()
+    to_state = fields.String()
+    reason = fields.String()
+    expires_on = fields.Date()
+    at = Instant()
+    actor = fields.String()
+
+
+class LicenceSchema(Schema):
+    id = fields.Integer()
+    institution_id = fields.Integer()
+    number = fields.String()
+    issuer = fields.String()
+    issued_on = fields.Date()
+    expires_on = fields.Date()
+    delivery = fields.String()
+    basis = fields.String()
+    status = fields.String(metadata={"description": "active | suspended | revoked | expired"})
+    history = fields.List(fields.Nested(LicenceEventSchema), attribute="events")
+
+
+class RenewSchema(Schema):
+    expires_on = fields.Date(required=True)
+    reason = fields.String()
+
+
+@blp.route("/licences/<int:licence_id>")
+class LicenceById(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.response(200, LicenceSchema)
+    @require("supervisor")
+    def get(self, licence_id):
+        """One licence with its history"""
+        return with_etag(LicenceSchema(), service.get(principal(), licence_id))
+
+
+def _transition_view(action: str, summary: str):
+    @blp.doc(security=SECURITY, summary=summary)
+    @blp.arguments(ReasonSchema)
+    @blp.response(200, LicenceSchema)
+    @blp.alt_response(409, description="Not allowed from the licence's current state")
+    @require("supervisor")
+    def post(self, data, licence_id):
+        lic = service.get(principal(), licence_id)
+        service.transition(lic, action, data["reason"])
+        db.session.commit()
+        return with_etag(LicenceSchema(), lic)
+
+    return type(f"Licence{action.title()}", (MethodView,), {"post": post})
+
+
+for _action, _summary in (("suspend", "Suspend a licence"), ("reinstate", "Reinstate a licence"),
+                          ("revoke", "Revoke a licence (final)")):
+    blp.route(f"/licences/<int:licence_id>/{_action}")(_transition_view(_action, _summary))
+
+
+@blp.route("/licences/<int:licence_id>/renew")
+class LicenceRenew(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(RenewSchema)
+    @blp.response(200, LicenceSchema)
+    @blp.alt_response(409, description="A revoked licence cannot be renewed")
+    @require("supervisor")
+    def post(self, data, licence_id):
+        """Renew a licence: the new term runs from the later of today and the old expiry"""
+        lic = service.get(principal(), licence_id)
+        service.renew(lic, data["expires_on"], data.get("reason"))
+        db.session.commit()
+        return with_etag(LicenceSchema(), lic)

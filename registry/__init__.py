@@ -1,0 +1,1 @@
+"""The domain of the off-campus training register: no HTTP, no JSON."""

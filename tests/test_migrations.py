@@ -1,0 +1,19 @@
+"""The schema comes from the migrations, and the migrations match the models."""
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from registry.db import db
+
+
+def test_migrated_schema_matches_the_models(app):
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
+                                db.metadata)
+    assert diff == []
+
+
+def test_rule_catalogue_is_seeded(app):
+    count = db.session.scalar(sa.text("SELECT count(*) FROM rules"))
+    assert count >= 28
