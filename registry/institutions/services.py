@@ -12,6 +12,9 @@ SORTABLE = {"id", "name", "uscc", "region_code", "created_at", "updated_at"}
 EDITABLE = ("name", "category", "non_subject_type", "audiences", "delivery", "legal_form",
             "region_code", "address", "status")
 
+# Listeners called after an institution is registered or changed (the white list...).
+on_change: list = []
+
 
 def register(actor: Principal, data: dict) -> Institution:
     data = _clean(data)
@@ -23,6 +26,7 @@ def register(actor: Principal, data: dict) -> Institution:
     db.session.add(inst)
     db.session.flush()
     audit.record("institution.register", "institution", inst.id, None, snapshot(inst))
+    _changed(inst)
     return inst
 
 
@@ -45,6 +49,7 @@ def update(actor: Principal, inst: Institution, changes: dict) -> Institution:
     after = snapshot(inst)
     if after != before:
         audit.record("institution.update", "institution", inst.id, before, after)
+        _changed(inst)
     return inst
 
 
@@ -67,6 +72,11 @@ def query(actor: Principal, *, q=None, uscc=None, region=None, category=None, st
     desc = sort.startswith("-")
     column = getattr(Institution, sort.lstrip("-"))
     return stmt.order_by(column.desc() if desc else column, Institution.id)
+
+
+def _changed(inst: Institution) -> None:
+    for listener in on_change:
+        listener(inst)
 
 
 def _check_scope(actor: Principal, region_code: str) -> None:
