@@ -1,8 +1,11 @@
 """One blueprint per resource."""
 
 from api.resources.audit import blp as audit
+from api.resources.blacklist import blp as blacklist
+from api.resources.complaints import blp as complaints
 from api.resources.health import blp as health
 from api.resources.institutions import blp as institutions
 from api.resources.licences import blp as licences
+from api.resources.public import blp as public
 
-BLUEPRINTS = [health, institutions, licences, audit]
+BLUEPRINTS = [health, institutions, licences, audit, public, blacklist, complaints]

@@ -1,0 +1,169 @@
+"""The public endpoints: no token, cacheable, and no field that could carry personal data."""
+
+import hashlib
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from api.paging import paginate
+from api.schemas import Instant, PageArgs, Schema, one_of, page_of
+from registry.institutions.models import CATEGORIES
+from registry.lists import blacklist, public, whitelist
+
+blp = Blueprint("public", __name__, description="Public look-ups: white list, black list, "
+                                                "profiles (no token needed)")
+
+CACHE_SECONDS = 60
+
+
+def cache_publicly(response):
+    """ETag and Cache-Control on successful public reads; 304 when If-None-Match matches."""
+    if request.method not in ("GET", "HEAD") or response.status_code != 200:
+        return response
+    if response.direct_passthrough:
+        return response
+    response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
+    response.vary.add("Accept-Encoding")
+    if "ETag" not in response.headers:
+        body = response.get_data()
+        response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    return response.make_conditional(request)
+
+
+blp.after_request(cache_publicly)
+
+REGION = validate.Regexp(r"^\d{2,6}$", error="Must be a region code (2 to 6 digits).")
+
+
+class WhitelistArgs(PageArgs):
+    q = fields.String(validate=validate.Length(max=100),
+                      metadata={"description": "name contains (中文), or the exact USCC"})
+    region = fields.String(validate=REGION,
+                           metadata={"description": "region code; includes regions under it"})
+    category = fields.String(validate=one_of(CATEGORIES))
+
+
+class PublicInstitutionSchema(Schema):
+    uscc = fields.String()
+    name = fields.String()
+    category = fields.String()
+    non_subject_type = fields.String(allow_none=True)
+    region_code = fields.String()
+    region_name = fields.String()
+    address = fields.String()
+    delivery = fields.String()
+
+
+class PublicLicenceSchema(Schema):
+    number = fields.String()
+    issuer = fields.String()
+    delivery = fields.String()
+    status = fields.String(metadata={"description": "active | suspended | revoked | expired"})
+    issued_on = fields.Date()
+    expires_on = fields.Date()
+
+
+class WhitelistItemSchema(PublicInstitutionSchema):
+    licence_number = fields.String()
+    licence_expires_on = fields.Date()
+
+
+class PublicTeacherSchema(Schema):
+    name = fields.String()
+    qualified = fields.Boolean(metadata={"description": "holds a teacher qualification "
+                                                        "certificate (教师资格证)"})
+    qualification = fields.String(allow_none=True)
+    subjects = fields.List(fields.String())
+
+
+class PublicCourseSchema(Schema):
+    title = fields.String()
+    subject = fields.String()
+    audience = fields.String(allow_none=True)
+    delivery = fields.String()
+    lesson_minutes = fields.Integer()
+    price_per_lesson = fields.String(metadata={"description": "yuan, two decimals"})
+    class_size = fields.String()
+
+
+class PublicCustodySchema(Schema):
+    bank_code = fields.String()
+    bank_name = fields.String(allow_none=True)
+    account_number = fields.String(metadata={"description": "masked"})
+
+
+class PublicBlacklistReasonSchema(Schema):
+    reason_code = fields.String()
+    reason = fields.String()
+    decided_at = Instant()
+
+
+class PublicProfileSchema(PublicInstitutionSchema):
+    status = fields.String(metadata={"description": "active | suspended | closed"})
+    list_status = fields.String(metadata={"description": "whitelisted | blacklisted | "
+                                                         "not_listed"})
+    whitelisted = fields.Boolean()
+    listed_since = Instant(allow_none=True)
+    blacklist = fields.Nested(PublicBlacklistReasonSchema, allow_none=True)
+    licences = fields.List(fields.Nested(PublicLicenceSchema))
+    teachers = fields.List(fields.Nested(PublicTeacherSchema))
+    courses = fields.List(fields.Nested(PublicCourseSchema))
+    custody = fields.Nested(PublicCustodySchema, allow_none=True)
+
+
+class BlacklistArgs(PageArgs):
+    on = fields.Date(metadata={"description": "answer for a past date (YYYY-MM-DD)"})
+    q = fields.String(validate=validate.Length(max=100))
+    region = fields.String(validate=REGION)
+
+
+class PublicBlacklistEntrySchema(Schema):
+    id = fields.Integer()
+    uscc = fields.String(allow_none=True)
+    name = fields.String()
+    address = fields.String()
+    region_code = fields.String()
+    reason_code = fields.String()
+    reason = fields.String()
+    decided_at = Instant()
+    lifted_at = Instant(allow_none=True)
+
+
+def whitelist_item(inst) -> dict:
+    lic = max((lic for lic in inst.licences if lic.status == "active"),
+              key=lambda lic: lic.expires_on, default=None)
+    return public.summary(inst) | {"licence_number": lic.number if lic else None,
+                                   "licence_expires_on": lic.expires_on if lic else None}
+
+
+@blp.route("/public/whitelist")
+class Whitelist(MethodView):
+    @blp.arguments(WhitelistArgs, location="query")
+    @blp.response(200, page_of(WhitelistItemSchema))
+    def get(self, args):
+        """Search the white list (approved institutions in good standing)"""
+        stmt = whitelist.search(q=args.get("q"), region=args.get("region"),
+                                category=args.get("category"))
+        page = paginate(stmt, args)
+        return page | {"items": [whitelist_item(i) for i in page["items"]]}
+
+
+@blp.route("/public/blacklist")
+class Blacklist(MethodView):
+    @blp.arguments(BlacklistArgs, location="query")
+    @blp.response(200, page_of(PublicBlacklistEntrySchema))
+    def get(self, args):
+        """The black list now, or as it stood at the end of a past date (?on=)"""
+        return paginate(blacklist.query(on=args.get("on"), q=args.get("q"),
+                                        region=args.get("region")), args)
+
+
+@blp.route("/public/institutions/<string:uscc>")
+class Profile(MethodView):
+    @blp.response(200, PublicProfileSchema)
+    @blp.alt_response(404, description="No institution with this USCC")
+    def get(self, uscc):
+        """An institution's public profile: licence, lists, teachers, courses, custody bank"""
+        return public.profile(uscc)

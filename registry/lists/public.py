@@ -1,0 +1,67 @@
+"""What the public may see: plain dicts built only from fields that carry no personal data.
+
+The API's public schemas and the web pages both render these, so they cannot disagree.
+"""
+
+import sqlalchemy as sa
+
+from registry import clock, regions
+from registry.db import db
+from registry.errors import NotFound
+from registry.institutions.models import Institution
+from registry.lists import blacklist, whitelist
+
+
+def list_status(institution_id: int) -> str:
+    """whitelisted | blacklisted | not_listed."""
+    if blacklist.is_blacklisted(institution_id):
+        return "blacklisted"
+    return "whitelisted" if whitelist.is_listed(institution_id) else "not_listed"
+
+
+def summary(inst: Institution) -> dict:
+    return {"uscc": inst.uscc, "name": inst.name, "category": inst.category,
+            "non_subject_type": inst.non_subject_type, "region_code": inst.region_code,
+            "region_name": regions.full_name(inst.region_code), "address": inst.address,
+            "delivery": inst.delivery}
+
+
+def licences(inst: Institution) -> list[dict]:
+    today = clock.today()
+    return [{"number": lic.number, "issuer": lic.issuer, "delivery": lic.delivery,
+             "status": lic.status_on(today), "issued_on": lic.issued_on,
+             "expires_on": lic.expires_on}
+            for lic in sorted(inst.licences, key=lambda lic: (lic.expires_on, lic.id),
+                              reverse=True)]
+
+
+def profile(uscc: str) -> dict:
+    """The public profile of one institution, by its unified social credit code."""
+    inst = db.session.scalar(sa.select(Institution).where(
+        Institution.uscc == (uscc or "").strip().upper()))
+    if inst is None:
+        raise NotFound(f"no institution with USCC {uscc}")
+    status = list_status(inst.id)
+    entry = None
+    if status == "blacklisted":
+        entry = blacklist.entry_on(inst.id, clock.now())
+    out = summary(inst) | {
+        "status": inst.status,
+        "licences": licences(inst),
+        "list_status": status,
+        "whitelisted": status == "whitelisted",
+        "listed_since": whitelist.listed_since(inst.id),
+        "blacklist": None if entry is None else {
+            "reason_code": entry.reason_code, "reason": entry.reason,
+            "decided_at": entry.decided_at},
+        "teachers": [],
+        "courses": [],
+        "custody": None,
+    }
+    for part in PROFILE_PARTS:
+        out.update(part(inst))
+    return out
+
+
+# Callables (Institution -> dict) adding parts other areas own: teachers, courses, custody.
+PROFILE_PARTS: list = []
