@@ -35,7 +35,7 @@ class ComplaintInSchema(Schema):
     contact = fields.String(validate=validate.Length(max=100),
                             metadata={"description": "optional; encrypted, never published"})
 
-    @validates_schema
+    @validates_schema(skip_on_field_errors=False)
     def names_an_institution(self, data, **kwargs):
         if not data.get("uscc") and not data.get("institution_name"):
             raise ValidationError("Give the institution's uscc or institution_name.", "uscc")
