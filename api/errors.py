@@ -2,8 +2,8 @@
 
 import logging
 
-from flask import current_app, json
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from flask import current_app, json, request
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from registry.db import db
@@ -91,6 +91,11 @@ def handle_integrity_error(error: IntegrityError):
 
 def handle_db_error(error: DBAPIError):
     db.session.rollback()
+    if isinstance(error, DataError):  # a value the database cannot hold (NUL byte, range)
+        log.warning("data error: %s", type(error.orig).__name__)
+        if _id_out_of_range():
+            return problem(404, "No record has this id.", code="not_found")
+        return problem(422, "A value in the request cannot be stored.", code="invalid_value")
     log.exception("database error")
     if isinstance(error, OperationalError):
         return problem(503, "The database is unavailable; try again.", code="unavailable")
@@ -98,15 +103,58 @@ def handle_db_error(error: DBAPIError):
     return problem(500, detail, code="internal_error")
 
 
+def handle_overflow(error: OverflowError):
+    """A number too large for the database: no record has such an id; elsewhere it is a 422."""
+    db.session.rollback()
+    if _id_out_of_range():
+        return problem(404, "No record has this id.", code="not_found")
+    return problem(422, "A number in the request is out of range.", code="out_of_range")
+
+
+def _id_out_of_range() -> bool:
+    return any(isinstance(v, int) and abs(v) >= 2**31 for v in (request.view_args or {}).values())
+
+
 def handle_unexpected(error: Exception):
     db.session.rollback()
+    if isinstance(error, (ValueError, RecursionError)) and _body_is_not_json():
+        return problem(400, "The body is not valid JSON.", code="malformed_json")
     log.exception("unhandled error")
     return problem(500, "An internal error occurred.", code="internal_error")
 
 
+def _body_is_not_json() -> bool:
+    """JSON the parser choked on without a decode error (too deep, too many digits)."""
+    if not request or not request.is_json:
+        return False
+    try:
+        json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        return True
+    return False
+
+
+BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def refuse_non_json_body():
+    """The API reads JSON only: a body of another type is a 415, never silently ignored."""
+    if request.method not in BODY_METHODS or not request.path.startswith("/api/"):
+        return None
+    if not (request.content_length or request.headers.get("Transfer-Encoding")):
+        return None
+    if not request.is_json:
+        sent = request.mimetype or "no content type"
+        return problem(415, f"Send the body as application/json (got {sent}).",
+                       code="unsupported_media_type")
+    return None
+
+
 def register_errorhandlers(app) -> None:
+    app.before_request(refuse_non_json_body)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
     app.register_error_handler(DBAPIError, handle_db_error)
+    app.register_error_handler(OverflowError, handle_overflow)
     app.register_error_handler(Exception, handle_unexpected)
