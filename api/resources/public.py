@@ -111,6 +111,7 @@ class PublicProfileSchema(PublicInstitutionSchema):
     teachers = fields.List(fields.Nested(PublicTeacherSchema))
     courses = fields.List(fields.Nested(PublicCourseSchema))
     custody = fields.Nested(PublicCustodySchema, allow_none=True)
+    custody_accounts = fields.List(fields.Nested(PublicCustodySchema))
 
 
 class BlacklistArgs(PageArgs):

@@ -57,11 +57,27 @@ def profile(uscc: str) -> dict:
         "teachers": [],
         "courses": [],
         "custody": None,
+        "custody_accounts": [],
     }
     for part in PROFILE_PARTS:
         out.update(part(inst))
     return out
 
 
+def custody(inst: Institution) -> dict:
+    """The custodian bank and the account, masked: parents check where they should pay."""
+    from registry.escrow import mask_account
+    from registry.escrow.models import Bank, EscrowAccount
+
+    rows = db.session.execute(
+        sa.select(EscrowAccount.bank_code, EscrowAccount.account_number, Bank.name)
+        .outerjoin(Bank, Bank.code == EscrowAccount.bank_code)
+        .where(EscrowAccount.institution_id == inst.id)
+        .order_by(EscrowAccount.id.desc())).all()
+    accounts = [{"bank_code": r.bank_code, "bank_name": r.name,
+                 "account_number": mask_account(r.account_number)} for r in rows]
+    return {"custody": accounts[0] if accounts else None, "custody_accounts": accounts}
+
+
 # Callables (Institution -> dict) adding parts other areas own: teachers, courses, custody.
-PROFILE_PARTS: list = []
+PROFILE_PARTS: list = [custody]
