@@ -42,6 +42,10 @@ class Institution(db.Model):
     licences: Mapped[list["Licence"]] = relationship(
         back_populates="institution", order_by="Licence.id", lazy="selectin")
 
+    # name search ("contains") served by a trigram index on PostgreSQL (a plain one on SQLite)
+    __table_args__ = (sa.Index("ix_institutions_name_trgm", "name", postgresql_using="gin",
+                               postgresql_ops={"name": "gin_trgm_ops"}),)
+
     @property
     def serves_compulsory(self) -> bool:
         return any(a in COMPULSORY for a in self.audiences or ())
