@@ -4,6 +4,7 @@ from marshmallow import fields, validate
 
 from api.auth import SECURITY, principal, require
 from api.paging import check_if_match, paginate, with_etag
+from api.resources.licences import LicenceSchema
 from api.schemas import Instant, PageArgs, Schema, one_of, page_of
 from registry.db import db
 from registry.institutions import licences as licence_service
@@ -134,14 +135,13 @@ class InstitutionById(MethodView):
 class InstitutionLicences(MethodView):
     @blp.doc(security=SECURITY)
     @blp.arguments(LicenceInSchema)
-    @blp.response(201, LicenceBriefSchema)
+    @blp.response(201, LicenceSchema)
+    @blp.alt_response(409, description="The licence number exists already")
     @blp.alt_response(422, description="Refused by the no-new-approvals policy "
                                        "(code no_new_approvals) or invalid fields")
     @require("supervisor")
     def post(self, data, institution_id):
         """Issue or import a licence"""
-        from api.resources.licences import LicenceSchema
-
         inst = services.get(principal(), institution_id)
         lic = licence_service.issue(principal(), inst, data)
         db.session.commit()

@@ -1,12 +1,13 @@
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.auth import SECURITY, principal, require
-from api.paging import with_etag
-from api.schemas import Instant, ReasonSchema, Schema
+from api.paging import paginate, with_etag
+from api.schemas import Instant, PageArgs, ReasonSchema, Schema, one_of, page_of
 from registry.db import db
 from registry.institutions import licences as service
+from registry.institutions.models import LICENCE_STATUSES
 
 blp = Blueprint("licences", __name__, description="Licences and their lifecycle")
 
@@ -35,8 +36,36 @@ class LicenceSchema(Schema):
 
 
 class RenewSchema(Schema):
-    expires_on = fields.Date(required=True)
-    reason = fields.String()
+    expires_on = fields.Date(metadata={"description": "the new expiry date; or give term_months"})
+    term_months = fields.Integer(
+        validate=validate.Range(min=1, max=600),
+        metadata={"description": "the new term in months, counted from the later of today and "
+                                 "the old expiry"})
+    reason = fields.String(validate=validate.Length(max=2000))
+
+    @validates_schema
+    def one_of_date_or_term(self, data, **kwargs):
+        if ("expires_on" in data) == ("term_months" in data):
+            raise ValidationError("Give either expires_on or term_months.", "expires_on")
+
+
+class LicenceQuerySchema(PageArgs):
+    institution_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    status = fields.String(validate=one_of(LICENCE_STATUSES),
+                           metadata={"description": "judged on today's date (Asia/Shanghai)"})
+
+
+@blp.route("/licences")
+class Licences(MethodView):
+    @blp.doc(security=SECURITY)
+    @blp.arguments(LicenceQuerySchema, location="query")
+    @blp.response(200, page_of(LicenceSchema))
+    @require("supervisor")
+    def get(self, args):
+        """List licences in your region, by institution and status"""
+        stmt = service.query(principal(), institution_id=args.get("institution_id"),
+                             status=args.get("status"))
+        return paginate(stmt, args)
 
 
 @blp.route("/licences/<int:licence_id>")
@@ -79,6 +108,7 @@ class LicenceRenew(MethodView):
     def post(self, data, licence_id):
         """Renew a licence: the new term runs from the later of today and the old expiry"""
         lic = service.get(principal(), licence_id)
-        service.renew(lic, data["expires_on"], data.get("reason"))
+        service.renew(lic, data.get("expires_on"), data.get("reason"),
+                      term_months=data.get("term_months"))
         db.session.commit()
         return with_etag(LicenceSchema(), lic)

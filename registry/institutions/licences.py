@@ -67,13 +67,32 @@ def get(actor: Principal, licence_id: int) -> Licence:
     return lic
 
 
+def query(actor: Principal, *, institution_id: int | None = None, status: str | None = None):
+    """Licences the actor may see, oldest first; status is judged on today's date."""
+    stmt = sa.select(Licence).join(Institution)
+    scope = actor.region_prefix
+    if scope is not None:
+        stmt = stmt.where(Institution.region_code.startswith(scope))
+    if institution_id is not None:
+        stmt = stmt.where(Licence.institution_id == institution_id)
+    if status:
+        today = clock.today()
+        if status == "expired":
+            stmt = stmt.where(Licence.state != "revoked", Licence.expires_on < today)
+        elif status == "revoked":
+            stmt = stmt.where(Licence.state == "revoked")
+        else:
+            stmt = stmt.where(Licence.state == status, Licence.expires_on >= today)
+    return stmt.order_by(Licence.id)
+
+
 def transition(lic: Licence, action: str, reason: str) -> Licence:
     target = TRANSITIONS[action].get(lic.state)
     if target is None:
         raise Conflict(f"a {lic.state} licence cannot be {_past(action)}",
                        code="illegal_transition", extra={"state": lic.state, "action": action})
-    if lic.status == "expired" and action == "reinstate":
-        raise Conflict("an expired licence cannot be reinstated; renew it",
+    if lic.status == "expired" and action in ("suspend", "reinstate"):
+        raise Conflict(f"an expired licence cannot be {_past(action)}; renew it first",
                        code="illegal_transition", extra={"state": "expired", "action": action})
     before = snapshot(lic)
     lic.state = target
@@ -84,12 +103,37 @@ def transition(lic: Licence, action: str, reason: str) -> Licence:
     return lic
 
 
-def renew(lic: Licence, expires_on: date, reason: str | None = None) -> Licence:
-    """Extend the licence; the new term runs from the later of today and the old expiry."""
+def renewal_start(lic: Licence) -> date:
+    """A renewal runs from the later of today and the old expiry, never from the old date alone."""
+    return max(clock.today(), lic.expires_on)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day when it has fewer (Jan 31 -> Feb 28)."""
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise ValueError("date out of range")
+
+
+def renew(lic: Licence, expires_on: date | None = None, reason: str | None = None, *,
+          term_months: int | None = None) -> Licence:
+    """Extend the licence to `expires_on`, or by `term_months` from the later of today and the
+    old expiry."""
     if TRANSITIONS["renew"].get(lic.state) is None:
         raise Conflict(f"a {lic.state} licence cannot be renewed", code="illegal_transition",
                        extra={"state": lic.state, "action": "renew"})
-    start = max(clock.today(), lic.expires_on)
+    start = renewal_start(lic)
+    if (expires_on is None) == (term_months is None):
+        raise Invalid("expires_on", "give either expires_on or term_months")
+    if term_months is not None:
+        if not 1 <= term_months <= 600:
+            raise Invalid("term_months", "a term is 1 to 600 months")
+        expires_on = add_months(start, term_months)
     if expires_on <= start:
         raise Invalid("expires_on", f"a renewal must run past {start.isoformat()}")
     before = snapshot(lic)
