@@ -165,9 +165,10 @@ def _run(fn):
         raise click.ClickException(exc.detail) from None
 
 
+from api.cli_escrow import escrow_cli, webhooks_cli  # noqa: E402
 from api.cli_lists import lists_cli  # noqa: E402
 
-COMMANDS = [db_cli, tokens_cli, audit_cli, seed_cli, lists_cli]
+COMMANDS = [db_cli, tokens_cli, audit_cli, seed_cli, lists_cli, escrow_cli, webhooks_cli]
 
 
 def main():

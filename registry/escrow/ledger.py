@@ -1,0 +1,269 @@
+"""The ledger: statements in, exact integer-fen balances out.
+
+A statement batch is all or nothing, idempotent on (bank, bank_txn_id), applied in
+`occurred_at` order, and serialised per account by locking the account row first.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from registry import audit, clock
+from registry.access import Principal
+from registry.db import db, utcnow
+from registry.errors import Conflict, Forbidden, Invalid
+from registry.escrow import accounts, alerts, mask_account
+from registry.escrow.models import INFLOWS, KINDS, OUTFLOWS, EscrowAccount, EscrowTransaction
+from registry.money import format_fen, parse_yuan
+
+MAX_BATCH = 10_000
+FIELDS = ("bank_txn_id", "occurred_at", "kind", "amount", "balance_after", "student_ref",
+          "covers_lessons", "covers_until")
+_CHUNK = 5000
+
+
+@dataclass(slots=True)
+class Txn:
+    index: int
+    bank_txn_id: str
+    occurred_at: datetime
+    kind: str
+    amount: int
+    balance_after: int | None = None
+    student_ref: str | None = None
+    covers_lessons: int | None = None
+    covers_until: date | None = None
+    digest: str = ""
+
+    @property
+    def outflow(self) -> bool:
+        return self.kind in OUTFLOWS
+
+    @property
+    def delta(self) -> int:
+        return -self.amount if self.kind in OUTFLOWS else self.amount
+
+
+@dataclass
+class Result:
+    account: EscrowAccount
+    accepted: int = 0
+    duplicates: int = 0
+    duplicate_ids: list[str] = field(default_factory=list)
+    alerts: list = field(default_factory=list)
+
+
+# --- parsing ----------------------------------------------------------------------------------
+def parse(items, *, extra: tuple[str, ...] = (), path: str = "transactions") -> list[Txn]:
+    """Plain dicts -> Txns. Every problem is named by its field; nothing is guessed or rounded."""
+    if not isinstance(items, list) or not items:
+        raise Invalid(path, "at least one transaction is required", code="validation_failed")
+    if len(items) > MAX_BATCH:
+        raise Invalid(path, f"at most {MAX_BATCH} transactions per batch",
+                      code="validation_failed")
+    out, errors = [], {}
+    allowed = set(FIELDS) | set(extra)
+    for i, item in enumerate(items):
+        problems: dict[str, list[str]] = {}
+        txn = _parse_one(i, item, allowed, problems)
+        if problems:
+            errors[str(i)] = problems
+            if len(errors) >= 50:
+                break
+        else:
+            out.append(txn)
+    if errors:
+        first = next(iter(errors))
+        names = ", ".join(f"{path}[{first}].{f}" for f in errors[first])
+        raise Invalid(None, f"invalid transaction fields: {names}", code="validation_failed",
+                      errors={path: errors})
+    return out
+
+
+def _parse_one(i: int, item, allowed: set, problems: dict) -> Txn | None:
+    if not isinstance(item, dict):
+        problems["_schema"] = ["must be an object"]
+        return None
+    for key in item:
+        if key not in allowed:
+            problems[key] = ["Unknown field."]
+    for key in ("bank_txn_id", "occurred_at", "kind", "amount"):
+        if item.get(key) is None:
+            problems.setdefault(key, ["Missing data for required field."])
+    if problems:
+        return None
+
+    def fail(key, msg):
+        problems[key] = [msg]
+
+    txn_id = item["bank_txn_id"]
+    if not isinstance(txn_id, str) or not 1 <= len(txn_id.strip()) <= 64:
+        fail("bank_txn_id", "must be a string of 1 to 64 characters")
+    occurred = _instant(item["occurred_at"])
+    if occurred is None:
+        fail("occurred_at", "must be an ISO 8601 date-time, e.g. 2026-03-01T09:30:00+08:00")
+    kind = item["kind"]
+    if kind not in KINDS:
+        fail("kind", f"must be one of: {', '.join(KINDS)}")
+    amount = _fen(item["amount"])
+    if amount is None:
+        fail("amount", 'must be a decimal string in yuan with at most two decimals, e.g. "4999.50"')
+    elif amount <= 0:
+        fail("amount", "must be greater than zero")
+    balance_after = None
+    if item.get("balance_after") is not None:
+        balance_after = _fen(item["balance_after"])
+        if balance_after is None:
+            fail("balance_after", 'must be a decimal string in yuan with at most two decimals')
+    ref = item.get("student_ref")
+    if ref is not None and (not isinstance(ref, str) or len(ref) > 64):
+        fail("student_ref", "must be a string of at most 64 characters")
+    lessons = item.get("covers_lessons")
+    if lessons is not None and (type(lessons) is not int or not 1 <= lessons <= 100_000):
+        fail("covers_lessons", "must be a whole number of lessons, at least 1")
+    until = item.get("covers_until")
+    if until is not None:
+        try:
+            until = date.fromisoformat(until) if isinstance(until, str) else None
+        except ValueError:
+            until = None
+        if until is None:
+            fail("covers_until", "must be a date, YYYY-MM-DD")
+    if problems:
+        return None
+    return Txn(i, txn_id.strip(), occurred, kind, amount, balance_after, ref, lessons, until)
+
+
+def _fen(value) -> int | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_yuan(value)
+    except ValueError:
+        return None
+
+
+def _instant(value) -> datetime | None:
+    if not isinstance(value, str) or "T" not in value.upper() and " " not in value:
+        return None
+    try:
+        return clock.as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+def _digest(account_number: str, t: Txn) -> str:
+    body = "|".join(map(str, (account_number, t.occurred_at.isoformat(), t.kind, t.amount,
+                              t.balance_after, t.student_ref, t.covers_lessons, t.covers_until)))
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+# --- ingestion --------------------------------------------------------------------------------
+def ingest(actor: Principal, account_number: str, items) -> Result:
+    """Apply one statement batch for one account; returns counts and the alerts raised."""
+    if actor.role != "bank" or not actor.bank_code:
+        raise Forbidden("only a bank pushes statements for its own accounts", code="not_a_bank")
+    account = accounts.find_for_bank(actor.bank_code, account_number)
+    txns = parse(items)
+    for t in txns:
+        t.digest = _digest(account.account_number, t)
+    fresh, result = _drop_duplicates(account, txns, Result(account))
+    if not fresh:
+        return result
+    _lock(account)
+    fresh, result = _drop_duplicates(account, fresh, result)  # a concurrent pusher won the race
+    if not fresh:
+        return result
+    fresh.sort(key=lambda t: (t.occurred_at, t.index))
+    before = {"balance": format_fen(account.balance), "txn_count": account.txn_count}
+    limits = alerts.limits_for(account)
+    history = _history(account, fresh[0].occurred_at - limits.window)
+    now = utcnow()
+    db.session.execute(sa.insert(EscrowTransaction), [{
+        "account_id": account.id, "bank_code": account.bank_code, "bank_txn_id": t.bank_txn_id,
+        "occurred_at": t.occurred_at, "kind": t.kind, "amount": t.amount, "delta": t.delta,
+        "balance_after": t.balance_after, "student_ref": t.student_ref,
+        "covers_lessons": t.covers_lessons, "covers_until": t.covers_until, "digest": t.digest,
+        "received_at": now} for t in fresh])
+    opening = account.balance
+    account.balance = opening + sum(t.delta for t in fresh)
+    latest = max(t.occurred_at for t in fresh)
+    if account.balance_as_of is None or latest > account.balance_as_of:
+        account.balance_as_of = latest
+    account.txn_count = (account.txn_count or 0) + len(fresh)
+    db.session.flush()
+    result.alerts = alerts.evaluate(account, limits, fresh, history, opening)
+    result.accepted = len(fresh)
+    audit.record("escrow.statement", "escrow_account", account.id, before, {
+        "account_number": mask_account(account.account_number), "accepted": result.accepted,
+        "duplicates": result.duplicates, "balance": format_fen(account.balance),
+        "txn_count": account.txn_count, "first_occurred_at": fresh[0].occurred_at,
+        "last_occurred_at": fresh[-1].occurred_at, "alerts": [a.id for a in result.alerts]})
+    return result
+
+
+def _drop_duplicates(account: EscrowAccount, txns: list[Txn], result: Result):
+    """Split off replays; a reused id with other content is a conflict that names it."""
+    seen: dict[str, Txn] = {}
+    reused: list[Txn] = []
+    fresh: list[Txn] = []
+    for t in txns:
+        prior = seen.get(t.bank_txn_id)
+        if prior is None:
+            seen[t.bank_txn_id] = t
+            fresh.append(t)
+        elif prior.digest == t.digest:
+            result.duplicates += 1
+            result.duplicate_ids.append(t.bank_txn_id)
+        else:
+            reused.append(t)
+    stored: dict[str, str] = {}
+    ids = list(seen)
+    for start in range(0, len(ids), _CHUNK):
+        stored.update(db.session.execute(
+            sa.select(EscrowTransaction.bank_txn_id, EscrowTransaction.digest).where(
+                EscrowTransaction.bank_code == account.bank_code,
+                EscrowTransaction.bank_txn_id.in_(ids[start:start + _CHUNK]))).all())
+    keep = []
+    for t in fresh:
+        digest = stored.get(t.bank_txn_id)
+        if digest is None:
+            keep.append(t)
+        elif digest == t.digest:
+            result.duplicates += 1
+            result.duplicate_ids.append(t.bank_txn_id)
+        else:
+            reused.append(t)
+    if reused:
+        names = sorted({t.bank_txn_id for t in reused})
+        raise Conflict(
+            "transaction id reused with different content: " + ", ".join(names[:20]),
+            code="bank_txn_id_reused",
+            errors={"transactions": {str(t.index): {"bank_txn_id": [
+                f"{t.bank_txn_id} was reported before with different content"]}
+                for t in reused[:50]}},
+            extra={"bank_txn_ids": names})
+    return keep, result
+
+
+def _lock(account: EscrowAccount) -> None:
+    """Take the account's row lock (a write, so SQLite takes its writer lock too); reread it."""
+    db.session.execute(sa.update(EscrowAccount).where(EscrowAccount.id == account.id)
+                       .values(updated_at=utcnow()))
+    db.session.refresh(account)
+
+
+def _history(account: EscrowAccount, since: datetime) -> list[tuple]:
+    """Stored movements after `since`: (occurred_at, id, delta, amount, kind), in order."""
+    rows = db.session.execute(
+        sa.select(EscrowTransaction.occurred_at, EscrowTransaction.id, EscrowTransaction.delta,
+                  EscrowTransaction.amount, EscrowTransaction.kind)
+        .where(EscrowTransaction.account_id == account.id,
+               EscrowTransaction.occurred_at > since)
+        .order_by(EscrowTransaction.occurred_at, EscrowTransaction.id)).all()
+    return list(rows)
+
+
+__all__ = ["INFLOWS", "MAX_BATCH", "Result", "Txn", "ingest", "parse"]
