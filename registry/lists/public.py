@@ -10,6 +10,7 @@ from registry.db import db
 from registry.errors import NotFound
 from registry.institutions.models import Institution
 from registry.lists import blacklist, whitelist
+from registry.money import format_fen
 
 
 def list_status(institution_id: int) -> str:
@@ -79,5 +80,28 @@ def custody(inst: Institution) -> dict:
     return {"custody": accounts[0] if accounts else None, "custody_accounts": accounts}
 
 
+def teachers(inst: Institution) -> dict:
+    """Name, qualification and subjects, as published at the premises; nothing personal."""
+    from registry.staff.models import Staff
+
+    rows = db.session.scalars(sa.select(Staff).where(
+        Staff.institution_id == inst.id, Staff.role == "teacher").order_by(Staff.name, Staff.id))
+    return {"teachers": [{"name": t.name, "qualified": t.teacher_cert_no is not None,
+                          "qualification": "教师资格证" if t.teacher_cert_no else None,
+                          "subjects": list(t.subjects or [])} for t in rows]}
+
+
+def courses(inst: Institution) -> dict:
+    """Filed courses with their prices per lesson."""
+    from registry.courses.models import Course
+
+    rows = db.session.scalars(sa.select(Course).where(Course.institution_id == inst.id)
+                              .order_by(Course.id))
+    return {"courses": [{"title": c.title, "subject": c.subject, "audience": c.audience,
+                         "delivery": c.delivery, "lesson_minutes": c.lesson_minutes,
+                         "price_per_lesson": format_fen(c.price_per_lesson),
+                         "class_size": c.class_size} for c in rows]}
+
+
 # Callables (Institution -> dict) adding parts other areas own: teachers, courses, custody.
-PROFILE_PARTS: list = [custody]
+PROFILE_PARTS: list = [teachers, courses, custody]
