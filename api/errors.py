@@ -79,8 +79,9 @@ def handle_http_exception(error: HTTPException):
 
 def handle_domain_error(error: DomainError):
     db.session.rollback()
+    headers = {"WWW-Authenticate": 'Bearer realm="registry"'} if error.status == 401 else None
     return problem(error.status, error.detail, code=error.code, title=error.title,
-                   errors=error.errors, **error.extra)
+                   errors=error.errors, headers=headers, **error.extra)
 
 
 def handle_integrity_error(error: IntegrityError):

@@ -79,7 +79,7 @@ def test_validation_errors_name_each_field(client, supervisor):
     assert all(isinstance(m, list) and m for m in body["errors"].values())
 
 
-# --- fuzz: odd JSON values at every field of every write; never a 500 -----------------------
+# --- fuzz: odd JSON values at every field of every write; never a 500 ---
 
 ODD_VALUES = [None, 0, -1, 1.5, 10**30, True, "", " ", "\u0000", "x" * 20_000, "😀" * 300,
               [], ["a"], {}, {"a": 1}, "9999-99-99", "2024-02-30", "<script>"]

@@ -48,7 +48,7 @@ def licence_in(state: str):
     return lic
 
 
-# --- issuing ------------------------------------------------------------------------------------
+# --- issuing ---
 
 def test_issued_licence_is_active_with_history_and_etag(client, supervisor, frozen):
     inst = factories.institution(category="non_subject", audiences=["primary"])
@@ -85,7 +85,7 @@ def test_expiry_before_issue_is_422_naming_expires_on(client, supervisor, frozen
     assert list(resp.json["errors"]) == ["expires_on"]
 
 
-# --- the no-new-approvals policy ------------------------------------------------------------------
+# --- the no-new-approvals policy ---
 
 @pytest.mark.parametrize("category, audiences", [
     ("subject", ["primary"]),
@@ -129,7 +129,7 @@ def test_renewal_conversion_and_import_pass_where_new_is_refused(client, supervi
     assert resp.json["basis"] == basis
 
 
-# --- the state machine --------------------------------------------------------------------------
+# --- the state machine ---
 
 # (status before, action) -> status after, or None when the transition is refused with 409
 TABLE = {
@@ -212,7 +212,7 @@ def test_revoked_is_final(client, supervisor, frozen):
     assert client.get(f"/api/v1/licences/{lic.id}", headers=supervisor).json["status"] == "revoked"
 
 
-# --- expiry, judged on today's date in Asia/Shanghai ---------------------------------------------
+# --- expiry, judged on today's date in Asia/Shanghai ---
 
 def test_expiry_is_computed_from_the_date_in_china_standard_time(client, supervisor):
     clock.freeze(datetime(2026, 6, 30, 12, 0))
@@ -235,7 +235,7 @@ def test_suspended_licence_past_its_date_is_expired_and_revoked_stays_revoked(cl
                       headers=supervisor).json["status"] == "revoked"
 
 
-# --- renewal from the later of today and the old expiry -------------------------------------------
+# --- renewal from the later of today and the old expiry ---
 
 def test_renewal_of_a_running_licence_extends_from_the_old_expiry(client, supervisor, frozen):
     inst = factories.institution()
@@ -283,7 +283,7 @@ def test_renewal_needs_exactly_one_of_date_or_term(client, supervisor, frozen, b
     assert resp.json["errors"]
 
 
-# --- listing ------------------------------------------------------------------------------------
+# --- listing ---
 
 def test_licences_list_by_institution_and_status_within_the_region(client, supervisor, frozen):
     hz = factories.institution()
@@ -300,7 +300,7 @@ def test_licences_list_by_institution_and_status_within_the_region(client, super
         assert [i["id"] for i in page["items"]] == [lic.id]
 
 
-# --- who may ------------------------------------------------------------------------------------
+# --- who may ---
 
 def test_licences_need_a_token_and_the_supervisor_role(client, app, frozen):
     lic = licence_in("active")
