@@ -65,3 +65,27 @@ def auth(raw: str) -> dict:
 
 def day(offset: int) -> date:
     return clock.today() + timedelta(days=offset)
+
+
+def escrow_account(inst=None, bank: str = "ICBC", number: str | None = None, **fields):
+    """A custody account (min balance 0 unless given), opened by the system."""
+    from registry.escrow import accounts
+
+    inst = inst or institution()
+    data = {"institution_id": inst.id, "bank_code": bank,
+            "account_number": number or f"62220202{next(_seq):011d}", "min_balance": 0}
+    data.update(fields)
+    with audit.acting_as(access.SYSTEM):
+        account = accounts.open_account(access.SYSTEM, data)
+        db.session.commit()
+    return account
+
+
+def txn(txn_id: str, kind: str = "prepaid_income", amount: str = "100.00", at=None,
+        **fields) -> dict:
+    """One statement line as a bank sends it."""
+    when = at or clock.now()
+    item = {"bank_txn_id": txn_id, "occurred_at": when.isoformat(), "kind": kind,
+            "amount": amount}
+    item.update(fields)
+    return item
