@@ -5,6 +5,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
+from registry import crypto, identifiers
+from registry.db import db
 from tests import factories
 
 pytestmark = pytest.mark.browser
@@ -16,6 +18,7 @@ def test_parent_searches_a_chinese_name_and_opens_the_profile(live_server, brows
     inst = factories.institution(name="西湖少儿美术培训学校", region_code="330106",
                                  address="杭州市西湖区文三路90号")
     lic = factories.licence(inst)
+    _teacher_and_course(inst)
     factories.licence(factories.institution(name="滨江围棋学堂", region_code="330108"))
     factories.institution(name="无证美术班")  # not licensed: never on the white list
 
@@ -37,11 +40,33 @@ def test_parent_searches_a_chinese_name_and_opens_the_profile(live_server, brows
     page = browser.find_element(By.TAG_NAME, "body").text
     assert lic.number in page
     assert "浙江省杭州市西湖区" in page and "杭州市西湖区文三路90号" in page
+    teachers = [li.text for li in browser.find_elements(By.CSS_SELECTOR, ".teachers li")]
+    assert teachers == ["李明 · 持有教师资格证 · 文化艺术"]
+    course = browser.find_element(By.CSS_SELECTOR, ".courses li").text
+    assert "少儿创意美术" in course and "¥150.00 / 课时" in course and "45 分钟" in course
+    assert "330106198504121234" not in page
     assert browser.current_url == f"{live_server}/institutions/{inst.uscc}"
     # fits a phone: nothing wider than the window
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")
     browser.save_screenshot("/tmp/registry-profile-phone.png")
+
+
+def _teacher_and_course(inst):
+    from registry.courses.models import Course
+    from registry.staff.models import Staff
+
+    number = "330106198504121234"
+    db.session.add(Staff(
+        institution_id=inst.id, region_code=inst.region_code, name="李明",
+        id_number_encrypted=crypto.encrypt(number), id_number_index=crypto.blind_index(number),
+        id_number_masked=identifiers.mask_ric(number), role="teacher",
+        teacher_cert_no="20193310421000123", subjects=["arts"]))
+    db.session.add(Course(institution_id=inst.id, region_code=inst.region_code,
+                          title="少儿创意美术", subject="arts", audience="primary",
+                          delivery="offline", lesson_minutes=45, price_per_lesson=15000,
+                          class_size="small", lessons_total=24))
+    db.session.commit()
 
 
 def test_blacklist_page_lists_an_unlicensed_operator(live_server, browser, supervisor, client):
