@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 import sqlalchemy as sa
 
 from registry import audit, clock, regions
-from registry.db import db
+from registry.db import db, is_postgres
 from registry.institutions.models import Institution, Licence
 from registry.lists.models import WhitelistInterval
 
@@ -45,6 +45,9 @@ def qualifies(inst: Institution, day: date | None = None) -> date | None:
 def recompute(inst: Institution, cause: str) -> bool:
     """Bring the intervals in line with the institution's state now; returns whether listed."""
     now, today = clock.now(), clock.today()
+    if is_postgres():  # one writer per institution, so two changes never open two intervals
+        db.session.execute(sa.select(Institution.id).where(Institution.id == inst.id)
+                           .with_for_update())
     licensed_until = qualifies(inst, today)
     current = open_interval(inst.id)
     if current is not None:
