@@ -5,6 +5,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
 
+from api.openapi import ErrorResponses
 from registry.db import db
 
 
@@ -25,7 +26,7 @@ class RegistryApi(Api):
     ERROR_SCHEMA = ProblemSchema
 
 
-api = RegistryApi()
+api = RegistryApi(spec_kwargs={"extra_plugins": [ErrorResponses(ProblemSchema)]})
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
 
 __all__ = ["api", "db", "limiter"]
