@@ -167,8 +167,10 @@ def _run(fn):
 
 from api.cli_escrow import escrow_cli, webhooks_cli  # noqa: E402
 from api.cli_lists import lists_cli  # noqa: E402
+from api.cli_rules import rules_cli  # noqa: E402
 
-COMMANDS = [db_cli, tokens_cli, audit_cli, seed_cli, lists_cli, escrow_cli, webhooks_cli]
+COMMANDS = [db_cli, tokens_cli, audit_cli, seed_cli, lists_cli, escrow_cli, webhooks_cli,
+            rules_cli]
 
 
 def main():

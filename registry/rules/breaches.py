@@ -2,9 +2,11 @@
 
 import sqlalchemy as sa
 
-from registry import audit
+from registry import audit, regions
+from registry.access import Principal
 from registry.db import db, snapshot
-from registry.rules.models import Breach, Rule
+from registry.errors import Conflict, Forbidden, NotFound
+from registry.rules.models import Breach, BreachEvent, Rule
 
 
 def record(rule: str, message: str, dedupe_key: str, *, institution_id: int | None = None,
@@ -30,3 +32,61 @@ def record(rule: str, message: str, dedupe_key: str, *, institution_id: int | No
     db.session.flush()
     audit.record("breach.open", "breach", breach.id, None, snapshot(breach))
     return breach
+
+
+# status -> statuses it may move to by a supervisor's decision
+TRANSITIONS = {
+    "open": ("confirmed", "dismissed", "resolved"),
+    "confirmed": ("resolved", "dismissed"),
+    "dismissed": ("open",),
+    "resolved": ("open",),
+}
+
+
+def get(actor: Principal, breach_id: int) -> Breach:
+    found = db.session.get(Breach, breach_id)
+    if found is None:
+        raise NotFound(f"no breach {breach_id}")
+    if not actor.covers(found.region_code):
+        raise Forbidden("this breach is outside your scope", code="out_of_scope")
+    return found
+
+
+def history(breach: Breach) -> list[BreachEvent]:
+    return list(db.session.scalars(sa.select(BreachEvent).where(
+        BreachEvent.breach_id == breach.id).order_by(BreachEvent.id)))
+
+
+def change_status(actor: Principal, breach: Breach, status: str, note: str) -> Breach:
+    """A supervisor's decision on a breach, with its note (kept in the breach's history)."""
+    if status == breach.status:
+        raise Conflict(f"the breach is {status} already", code="illegal_transition")
+    if status not in TRANSITIONS.get(breach.status, ()):
+        raise Conflict(f"a {breach.status} breach cannot become {status}",
+                       code="illegal_transition",
+                       extra={"status": breach.status, "allowed": list(
+                           TRANSITIONS.get(breach.status, ()))})
+    before = snapshot(breach)
+    db.session.add(BreachEvent(breach_id=breach.id, from_status=breach.status, to_status=status,
+                               note=note, actor=actor.name))
+    breach.status = status
+    db.session.flush()
+    audit.record("breach.status", "breach", breach.id, before, snapshot(breach) | {"note": note})
+    return breach
+
+
+def query(actor: Principal, *, institution_id=None, rule=None, status=None, region=None,
+          course_id=None, session_id=None, staff_id=None, severity=None):
+    stmt = sa.select(Breach)
+    scope = actor.region_prefix
+    if scope is not None:
+        stmt = stmt.where(Breach.region_code.startswith(scope))
+    for column, value in ((Breach.institution_id, institution_id), (Breach.rule, rule),
+                          (Breach.status, status), (Breach.course_id, course_id),
+                          (Breach.session_id, session_id), (Breach.staff_id, staff_id),
+                          (Breach.severity, severity)):
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if region:
+        stmt = stmt.where(Breach.region_code.startswith(regions.prefix(region)))
+    return stmt.order_by(Breach.id.desc())

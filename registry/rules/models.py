@@ -62,4 +62,18 @@ class Breach(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class BreachEvent(db.Model):
+    """One status change of a breach, with its note: append-only history."""
+
+    __tablename__ = "breach_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    breach_id: Mapped[int] = mapped_column(sa.ForeignKey("breaches.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(sa.String(12))
+    to_status: Mapped[str] = mapped_column(sa.String(12))
+    note: Mapped[str] = mapped_column(sa.Text)
+    actor: Mapped[str] = mapped_column(sa.String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 REFERENCE_TABLES.update({"rules", "rule_overrides"})

@@ -1,0 +1,1 @@
+"""Filed courses and their timetables."""

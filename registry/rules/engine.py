@@ -1,0 +1,396 @@
+"""The rule engine: loads facts for the pure checks (`registry.rules.checks`) and keeps the
+stored breaches in line with what they find.
+
+One institution is the unit of evaluation (a teacher's lessons and the institution's licences
+are all inside it). The check on write, the dry run and the rescan all go through `_facts` and
+`checks.evaluate`, so they cannot disagree; the rescan only streams institutions in chunks.
+"""
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from registry import audit, clock, regions
+from registry import calendar as cal
+from registry.courses.models import Course, CourseSession
+from registry.db import db, utcnow
+from registry.institutions import licences as licence_service
+from registry.institutions import services as institution_service
+from registry.institutions.models import Institution, Licence
+from registry.rules import checks
+from registry.rules.models import Breach, BreachEvent, Rule, RuleOverride
+from registry.staff.models import Staff
+
+CST_OFFSET = timedelta(hours=8)
+SCOPE_LETTER = {"session": "s", "course": "c", "staff": "t", "institution": "i"}
+LIVE = ("open", "confirmed")
+SYSTEM_NOTE = "复查时该情形已不再存在，系统自动标记为已解决。"
+REOPEN_NOTE = "复查时再次发现该情形，系统自动重新打开。"
+
+
+# --- the catalogue, merged per region ---------------------------------------------------------
+class Catalogue:
+    """Every rule and override, read once; parameters merged per region on demand."""
+
+    def __init__(self):
+        rules = db.session.execute(sa.select(Rule.code, Rule.params, Rule.enabled,
+                                             Rule.severity)).all()
+        self.base = {r.code: (dict(r.params or {}), r.enabled) for r in rules}
+        self.severity = {r.code: r.severity for r in rules}
+        overrides = db.session.execute(sa.select(
+            RuleOverride.rule_code, RuleOverride.region_code, RuleOverride.params,
+            RuleOverride.enabled)).all()
+        self.overrides = sorted(overrides, key=lambda o: len(regions.prefix(o.region_code)))
+        self._cache: dict = {}
+
+    def for_region(self, region_code: str | None) -> dict:
+        hit = self._cache.get(region_code)
+        if hit is None:
+            hit = {}
+            for code, (params, enabled) in self.base.items():
+                hit[code] = dict(params) | {"enabled": enabled}
+            if region_code:
+                for o in self.overrides:
+                    if regions.covers(o.region_code, region_code) and o.rule_code in hit:
+                        hit[o.rule_code].update(o.params or {})
+                        if o.enabled is not None:
+                            hit[o.rule_code]["enabled"] = o.enabled
+            self._cache[region_code] = hit
+        return hit
+
+
+@dataclass
+class World:
+    """What is the same for every institution in one evaluation: catalogue and calendar."""
+
+    catalogue: Catalogue = field(default_factory=Catalogue)
+    calendar: cal.Calendar = field(default_factory=cal.load)
+    vacations: list = field(default_factory=cal.vacations_by_region)
+    _vacations_by_region: dict = field(default_factory=dict)
+
+    def context(self, region_code: str | None, institution=None, staff=None) -> checks.Context:
+        region_vacations = ()
+        if region_code:
+            region_vacations = self._vacations_by_region.get(region_code)
+            if region_vacations is None:
+                region_vacations = cal.vacations_for(self.vacations, region_code)
+                self._vacations_by_region[region_code] = region_vacations
+        return checks.Context(self.catalogue.for_region(region_code), self.calendar,
+                              region_vacations, institution, staff or {})
+
+
+# --- loading facts ----------------------------------------------------------------------------
+def _facts(institution_ids: list[int]) -> dict:
+    """{institution_id: (InstitutionFacts, [(CourseFacts, [SessionFacts])], {id: StaffFacts})}"""
+    S = CourseSession
+
+    if not institution_ids:
+        return {}
+    out = {}
+    licences = defaultdict(list)
+    for r in db.session.execute(sa.select(
+            Licence.institution_id, Licence.issued_on, Licence.expires_on, Licence.state,
+            Licence.delivery).where(Licence.institution_id.in_(institution_ids))):
+        licences[r[0]].append(checks.LicenceFacts(r[1], r[2], r[3], r[4]))
+    for r in db.session.execute(sa.select(
+            Institution.id, Institution.region_code, Institution.category, Institution.legal_form,
+            Institution.audiences).where(Institution.id.in_(institution_ids))):
+        inst = checks.InstitutionFacts(r[0], r[1], r[2], r[3], tuple(r[4] or ()),
+                                       tuple(licences.get(r[0], ())))
+        out[r[0]] = (inst, [], {})
+    for r in db.session.execute(sa.select(
+            Staff.institution_id, Staff.id, Staff.name, Staff.role, Staff.teacher_cert_no,
+            Staff.in_service_school_teacher, Staff.nationality, Staff.located_abroad,
+            Staff.full_time).where(Staff.institution_id.in_(institution_ids))):
+        out[r[0]][2][r[1]] = checks.StaffFacts(r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6],
+                                               bool(r[7]), bool(r[8]))
+    courses = {}
+    for r in db.session.execute(sa.select(
+            Course.institution_id, Course.id, Course.title, Course.subject, Course.audience,
+            Course.delivery, Course.lesson_minutes, Course.price_per_lesson, Course.class_size)
+            .where(Course.institution_id.in_(institution_ids)).order_by(Course.id)):
+        entry = (checks.CourseFacts(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]), [])
+        courses[r[1]] = entry[1]
+        out[r[0]][1].append(entry)
+    if courses:
+        naive = sa.DateTime()  # skip the aware conversion: CST is UTC+8 all year
+        stmt = (sa.select(S.course_id, S.id, sa.type_coerce(S.starts_at, naive),
+                          sa.type_coerce(S.ends_at, naive), S.teacher_id)
+                .join(Course, Course.id == S.course_id)
+                .where(Course.institution_id.in_(institution_ids))
+                .order_by(S.course_id, S.starts_at, S.id))
+        make, offset = checks.SessionFacts, CST_OFFSET
+        current_id, bucket = None, None
+        for course_id, sid, start, end, teacher in db.session.execute(stmt):
+            if course_id != current_id:
+                current_id, bucket = course_id, courses[course_id]
+            bucket.append(make(sid, start + offset, end + offset, teacher))
+    return out
+
+
+def _evaluate(world: World, facts) -> list[checks.Finding]:
+    inst, courses, staff = facts
+    return checks.evaluate(courses, world.context(inst.region_code, inst, staff))
+
+
+# --- storing findings -------------------------------------------------------------------------
+def dedupe_key(finding: checks.Finding, institution_id: int) -> str:
+    ref = {"session": finding.session_ref, "course": finding.course_id,
+           "staff": finding.staff_id, "institution": institution_id}[finding.scope]
+    return f"{finding.rule}:{SCOPE_LETTER[finding.scope]}{ref}"
+
+
+@dataclass
+class Stats:
+    institutions: int = 0
+    courses: int = 0
+    sessions: int = 0
+    findings: int = 0
+    opened: int = 0
+    reopened: int = 0
+    resolved: int = 0
+    seconds: float = 0.0
+
+    @property
+    def sessions_per_second(self) -> float:
+        return self.sessions / self.seconds if self.seconds else 0.0
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in ("institutions", "courses", "sessions", "findings",
+                                               "opened", "reopened", "resolved")} | {
+            "seconds": round(self.seconds, 3),
+            "sessions_per_second": round(self.sessions_per_second)}
+
+
+def reconcile(world: World, found: dict, stats: Stats) -> None:
+    """Make the stored breaches of these institutions match `found` ({inst: (facts, findings)}):
+    open what is new, reopen what was resolved, resolve what no longer holds. Dismissed
+    breaches stay dismissed; one rule on one thing is one breach (the dedupe key)."""
+    if not found:
+        return
+    existing = {}
+    for chunk in _chunks(list(found), 500):
+        for r in db.session.execute(sa.select(Breach.id, Breach.dedupe_key, Breach.status).where(
+                Breach.institution_id.in_(chunk), Breach.rule.in_(checks.CODES))):
+            existing[r.dedupe_key] = (r.id, r.status)
+    now, severity = utcnow(), world.catalogue.severity
+    new, seen, reopen = [], set(), []
+    for inst_id, (facts, findings) in found.items():
+        region = facts[0].region_code
+        for f in findings:
+            key = dedupe_key(f, inst_id)
+            if key in seen:
+                continue
+            seen.add(key)
+            hit = existing.get(key)
+            if hit is None:
+                new.append({
+                    "rule": f.rule, "severity": severity.get(f.rule, "medium"),
+                    "message": f.message, "dedupe_key": key, "institution_id": inst_id,
+                    "region_code": region, "course_id": f.course_id,
+                    "session_id": f.session_ref if f.scope == "session" else None,
+                    "staff_id": f.staff_id, "details": f.details, "status": "open",
+                    "detected_at": now, "updated_at": now})
+            elif hit[1] == "resolved":
+                reopen.append(hit[0])
+    gone = [(bid, status) for key, (bid, status) in existing.items()
+            if key not in seen and status in LIVE]
+    stats.findings += len(seen)
+    for chunk in _chunks(new, 1000):
+        db.session.execute(sa.insert(Breach), chunk)
+    _move(reopen, "resolved", "open", REOPEN_NOTE, now)
+    by_status = defaultdict(list)
+    for bid, status in gone:
+        by_status[status].append(bid)
+    for status, ids in by_status.items():
+        _move(ids, status, "resolved", SYSTEM_NOTE, now)
+    stats.opened += len(new)
+    stats.reopened += len(reopen)
+    stats.resolved += len(gone)
+
+
+def _move(ids: list[int], from_status: str, to_status: str, note: str, now) -> None:
+    actor = audit.current_actor().name
+    for chunk in _chunks(ids, 1000):
+        db.session.execute(sa.update(Breach).where(Breach.id.in_(chunk))
+                           .values(status=to_status, updated_at=now))
+        db.session.execute(sa.insert(BreachEvent), [
+            {"breach_id": bid, "from_status": from_status, "to_status": to_status,
+             "note": note, "actor": actor, "at": now} for bid in chunk])
+
+
+def _chunks(items: list, size: int):
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+# --- the check on write -----------------------------------------------------------------------
+def check_institution(institution_id: int, world: World | None = None) -> list[checks.Finding]:
+    """Re-evaluate one institution after a write and store the outcome; returns its findings."""
+    db.session.flush()
+    world = world or World()
+    facts = _facts([institution_id]).get(institution_id)
+    if facts is None:
+        return []
+    findings = _evaluate(world, facts)
+    stats = Stats()
+    reconcile(world, {institution_id: (facts, findings)}, stats)
+    _clear_stale([institution_id])
+    if stats.opened or stats.reopened or stats.resolved:
+        audit.record("rules.evaluate", "institution", institution_id, None,
+                     {"opened": stats.opened, "reopened": stats.reopened,
+                      "resolved": stats.resolved})
+    db.session.flush()
+    return findings
+
+
+def stored(findings: list[checks.Finding], institution_id: int) -> list[dict]:
+    """The findings as breach dicts with their stored id and status."""
+    keys = [dedupe_key(f, institution_id) for f in findings]
+    rows = {}
+    for chunk in _chunks(keys, 1000):
+        for r in db.session.execute(sa.select(Breach.id, Breach.dedupe_key, Breach.status,
+                                              Breach.severity).where(
+                Breach.dedupe_key.in_(chunk))):
+            rows[r.dedupe_key] = r
+    out = []
+    for f, key in zip(findings, keys, strict=True):
+        row = rows.get(key)
+        out.append(as_dict(f) | ({"id": row.id, "status": row.status, "severity": row.severity}
+                                  if row else {}))
+    return out
+
+
+def as_dict(f: checks.Finding, severity: dict | None = None) -> dict:
+    out = {"rule": f.rule, "severity": (severity or {}).get(f.rule, "medium"),
+           "message": f.message, "course_id": f.course_id, "staff_id": f.staff_id,
+           "details": f.details}
+    if f.scope == "session":
+        out["session_id"] = f.session_ref
+    return out
+
+
+# --- the dry run ------------------------------------------------------------------------------
+def dry_run(course: checks.CourseFacts, sessions: list[checks.SessionFacts],
+            institution_id: int | None, region_code: str | None,
+            teachers: dict | None = None) -> list[dict]:
+    """Judge a course and its sessions (refs are their indexes) as if filed, storing nothing.
+    With an institution, its licences, staff and other courses are judged with it."""
+    world = World()
+    sessions = sorted(sessions, key=lambda s: s.start)
+    if institution_id is not None:
+        inst, courses, staff = _facts([institution_id])[institution_id]
+        courses = courses + [(course, sessions)]
+        ctx = world.context(inst.region_code, inst, staff)
+    else:
+        courses = [(course, sessions)]
+        ctx = world.context(region_code, None, teachers or {})
+    teachers_used = {s.teacher_id for s in sessions}
+    out = []
+    for f in checks.evaluate(courses, ctx):
+        mine = f.course_id is None and f.scope in ("course", "session")
+        if mine or f.scope == "institution" or (f.scope == "staff" and f.staff_id in
+                                                 teachers_used):
+            d = as_dict(f, world.catalogue.severity)
+            if f.scope == "session":
+                d.pop("session_id")
+                d["session_index"] = f.session_ref
+            out.append(d)
+    return out
+
+
+# --- re-evaluation markers --------------------------------------------------------------------
+def mark_stale_between(first: date, last: date, region_code: str | None = None) -> int:
+    """Courses with lessons on these days (in CST) need re-evaluation."""
+    start = clock.start_of_day(first)
+    end = clock.start_of_day(last + timedelta(days=1))
+    touched = sa.select(CourseSession.course_id).where(
+        CourseSession.starts_at >= start, CourseSession.starts_at < end)
+    stmt = sa.update(Course).where(Course.id.in_(touched), Course.stale.is_(False))
+    if region_code:
+        stmt = stmt.where(Course.region_code.startswith(regions.prefix(region_code)))
+    return db.session.execute(stmt.values(stale=True)).rowcount
+
+
+def mark_stale_region(region_code: str | None = None) -> int:
+    """A rule changed: every course where it applies needs re-evaluation."""
+    stmt = sa.update(Course).where(Course.stale.is_(False))
+    if region_code:
+        stmt = stmt.where(Course.region_code.startswith(regions.prefix(region_code)))
+    return db.session.execute(stmt.values(stale=True)).rowcount
+
+
+def _clear_stale(institution_ids: list[int]) -> None:
+    db.session.execute(sa.update(Course).where(Course.institution_id.in_(institution_ids),
+                                               Course.stale.is_(True)).values(stale=False))
+
+
+def stale_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).where(Course.stale.is_(True)))
+
+
+# --- the rescan -------------------------------------------------------------------------------
+def rescan(region: str | None = None, progress=None, *, stale_only: bool = False,
+           chunk: int = 200, commit: bool = True) -> Stats:
+    """Re-evaluate every institution (in `region`, or with stale courses only), streaming them
+    in chunks by id so memory stays bounded; `progress(n)` is told of each n sessions done.
+    Commits after each chunk when `commit`."""
+    started = time.perf_counter()
+    world, stats, last = World(), Stats(), 0
+    while True:
+        stmt = sa.select(Institution.id).where(Institution.id > last).order_by(Institution.id)
+        if region:
+            stmt = stmt.where(Institution.region_code.startswith(regions.prefix(region)))
+        if stale_only:
+            stmt = stmt.where(Institution.id.in_(
+                sa.select(Course.institution_id).where(Course.stale.is_(True))))
+        ids = list(db.session.scalars(stmt.limit(chunk)))
+        if not ids:
+            break
+        last = ids[-1]
+        found, done = {}, 0
+        for inst_id, facts in _facts(ids).items():
+            found[inst_id] = (facts, _evaluate(world, facts))
+            stats.courses += len(facts[1])
+            done += sum(len(s) for _, s in facts[1])
+        reconcile(world, found, stats)
+        _clear_stale(ids)
+        stats.institutions += len(ids)
+        stats.sessions += done
+        if commit:
+            db.session.commit()
+        db.session.expunge_all()
+        if progress is not None:
+            progress(done)
+    stats.seconds = time.perf_counter() - started
+    audit.record("rules.rescan", "rules", region, None, stats.as_dict() | {"region": region})
+    if commit:
+        db.session.commit()
+    return stats
+
+
+# --- listeners: licence and institution changes -----------------------------------------------
+def _on_licence(lic) -> None:
+    check_institution(lic.institution_id)
+
+
+def _on_institution(inst) -> None:
+    for model in (Course, Staff):
+        db.session.execute(sa.update(model).where(model.institution_id == inst.id,
+                                                  model.region_code != inst.region_code)
+                           .values(region_code=inst.region_code))
+    check_institution(inst.id)
+
+
+def wire() -> None:
+    """Register the listeners (idempotent)."""
+    if _on_licence not in licence_service.on_change:
+        licence_service.on_change.append(_on_licence)
+    if _on_institution not in institution_service.on_change:
+        institution_service.on_change.append(_on_institution)
+
+
+wire()

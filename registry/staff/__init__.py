@@ -1,0 +1,1 @@
+"""Staff of institutions: teachers and others, with their personal data protected."""
