@@ -30,6 +30,8 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    app.json.ensure_ascii = False  # Chinese stays readable; fields in the schemas' order
+    app.json.sort_keys = False
     db.init_app(app)
     api.init_app(app)
     limiter.init_app(app)
