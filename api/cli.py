@@ -1,5 +1,6 @@
 """The `registry` command line: a Flask CLI group, so `registry --help` lists every command."""
 
+import logging
 import sys
 
 import click
@@ -20,8 +21,15 @@ db_cli = click.Group("db", help="Database schema (Alembic migrations).")
 @with_appcontext
 def db_upgrade(revision):
     """Bring the database to the newest schema."""
+    _quiet_alembic()
     migrate.upgrade(db.engine, revision)
     click.echo(f"database at {', '.join(migrate.current(db.engine)) or 'base'}")
+
+
+def _quiet_alembic() -> None:
+    """Alembic's per-plugin INFO lines drown the result; keep them for LOG_LEVEL=DEBUG."""
+    if not logging.getLogger().isEnabledFor(logging.DEBUG):
+        logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 @db_cli.command("downgrade")
