@@ -5,7 +5,7 @@ import hashlib
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import fields, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.paging import paginate
 from api.schemas import Instant, PageArgs, Schema, one_of, page_of
@@ -35,9 +35,18 @@ def cache_publicly(response):
 blp.after_request(cache_publicly)
 
 REGION = validate.Regexp(r"^\d{2,6}$", error="Must be a region code (2 to 6 digits).")
+MAX_DEPTH = 10_000  # rows: deep offsets cost the database; past them, narrow the search
 
 
-class WhitelistArgs(PageArgs):
+class PublicPageArgs(PageArgs):
+    @validates_schema
+    def not_too_deep(self, data, **kwargs):
+        if (data["page"] - 1) * data["per_page"] >= MAX_DEPTH:
+            raise ValidationError(f"Public lists page through the first {MAX_DEPTH} results; "
+                                  "narrow the search.", "page")
+
+
+class WhitelistArgs(PublicPageArgs):
     q = fields.String(validate=validate.Length(max=100),
                       metadata={"description": "name contains (中文), or the exact USCC"})
     region = fields.String(validate=REGION,
@@ -114,7 +123,7 @@ class PublicProfileSchema(PublicInstitutionSchema):
     custody_accounts = fields.List(fields.Nested(PublicCustodySchema))
 
 
-class BlacklistArgs(PageArgs):
+class BlacklistArgs(PublicPageArgs):
     on = fields.Date(metadata={"description": "answer for a past date (YYYY-MM-DD)"})
     q = fields.String(validate=validate.Length(max=100))
     region = fields.String(validate=REGION)

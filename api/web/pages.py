@@ -4,7 +4,7 @@ from datetime import date
 
 from flask import render_template, request, url_for
 
-from api.resources.public import cache_publicly, whitelist_item
+from api.resources.public import MAX_DEPTH, cache_publicly, whitelist_item
 from api.web import web
 from registry import clock, regions
 from registry.db import db
@@ -46,7 +46,7 @@ def helpers():
 
 def _page_number() -> int:
     try:
-        return max(1, min(int(request.args.get("page", 1)), 100_000))
+        return max(1, min(int(request.args.get("page", 1)), MAX_DEPTH // PER_PAGE))
     except ValueError:
         return 1
 
@@ -57,7 +57,7 @@ def _provinces() -> list:
 
 
 def _pages(total: int, page: int, endpoint: str, args: dict) -> dict:
-    last = max(1, -(-total // PER_PAGE))
+    last = max(1, min(-(-total // PER_PAGE), MAX_DEPTH // PER_PAGE))
     keep = {k: v for k, v in args.items() if v}
     return {"page": page, "last": last, "total": total,
             "prev": url_for(endpoint, **keep, page=page - 1) if page > 1 else None,

@@ -141,6 +141,12 @@ def test_bad_search_arguments_are_422_naming_the_field(client):
     assert set(resp.json["errors"]) == {"region", "category"}
 
 
+def test_public_paging_stops_at_ten_thousand_rows(client):
+    assert client.get(LISTED, query_string={"page": 50, "per_page": 200}).status_code == 200
+    deep = client.get(LISTED, query_string={"page": 51, "per_page": 200})
+    assert deep.status_code == 422 and list(deep.json["errors"]) == ["page"]
+
+
 def test_public_reads_carry_etag_and_cache_control_and_answer_304(client):
     factories.licence(factories.institution())
     first = client.get(LISTED)
