@@ -89,3 +89,56 @@ def txn(txn_id: str, kind: str = "prepaid_income", amount: str = "100.00", at=No
             "amount": amount}
     item.update(fields)
     return item
+
+
+# --- staff, courses, sessions (rules engine) ---------------------------------------------------
+def ric(region: str = "330106", born: str = "19900101") -> str:
+    """A valid resident ID number (GB 11643 check digit), unique per call."""
+    from stdnum.cn import ric as _ric
+
+    body = f"{region}{born}{next(_seq) % 1000:03d}"
+    return body + _ric.calc_check_digit(body + "0")
+
+
+def staff_data(**overrides) -> dict:
+    data = {"name": f"教师{next(_seq)}", "id_number": ric(), "role": "teacher",
+            "teacher_cert_no": f"2019330{next(_seq):010d}"[-17:], "subjects": ["math"],
+            "in_service_school_teacher": False, "nationality": "CN", "located_abroad": False,
+            "full_time": True}
+    data.update(overrides)
+    return data
+
+
+def staff(inst, **overrides):
+    from registry.staff import services as staff_services
+
+    with audit.acting_as(access.SYSTEM):
+        member = staff_services.add(access.SYSTEM, inst, staff_data(**overrides))
+        db.session.commit()
+    return member
+
+
+def course_data(**overrides) -> dict:
+    data = {"title": f"课程{next(_seq)}", "subject": "arts", "audience": "primary",
+            "delivery": "offline", "lesson_minutes": 45, "price_per_lesson": "50.00",
+            "class_size": "medium", "lessons_total": 20}
+    data.update(overrides)
+    return data
+
+
+def course(inst, **overrides):
+    from registry.courses import services as course_services
+    from registry.money import parse_yuan
+
+    data = course_data(**overrides)
+    data["price_per_lesson"] = parse_yuan(data["price_per_lesson"])
+    with audit.acting_as(access.SYSTEM):
+        filed, _ = course_services.file(access.SYSTEM, inst, data)
+        db.session.commit()
+    return filed
+
+
+def session_at(day_: date, start: str = "18:00", end: str = "18:45", teacher_id=None) -> dict:
+    """One session as the API takes it (China Standard Time)."""
+    return {"starts_at": f"{day_.isoformat()}T{start}:00+08:00",
+            "ends_at": f"{day_.isoformat()}T{end}:00+08:00", "teacher_id": teacher_id}
