@@ -2,13 +2,12 @@
 
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def config(connection=None) -> Config:
+def config(connection=None):
+    from alembic.config import Config  # imported when used: alembic logs as it loads
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -16,11 +15,15 @@ def config(connection=None) -> Config:
 
 
 def upgrade(engine, revision: str = "heads") -> None:
+    from alembic import command
+
     with engine.begin() as connection:
         command.upgrade(config(connection), revision)
 
 
 def downgrade(engine, revision: str) -> None:
+    from alembic import command
+
     with engine.begin() as connection:
         command.downgrade(config(connection), revision)
 
