@@ -33,7 +33,10 @@ def rules_rescan(region, stale_only, chunk):
     if region:
         count = count.join(Institution, Institution.id == Course.institution_id).where(
             Institution.region_code.startswith(_prefix(region)))
-    total = db.session.scalar(count) if not stale_only else None
+    if stale_only:
+        count = count.where(Course.institution_id.in_(
+            sa.select(Course.institution_id).where(Course.stale.is_(True))))
+    total = db.session.scalar(count)
     with audit.acting_as(access.SYSTEM), click.progressbar(
             length=total, label="rescanning sessions", file=sys.stderr) as bar:
         stats = engine.rescan(region=region, progress=bar.update, stale_only=stale_only,

@@ -38,7 +38,7 @@ def record(rule: str, message: str, dedupe_key: str, *, institution_id: int | No
 TRANSITIONS = {
     "open": ("confirmed", "dismissed", "resolved"),
     "confirmed": ("resolved", "dismissed"),
-    "dismissed": ("open",),
+    "dismissed": ("resolved", "open"),
     "resolved": ("open",),
 }
 
@@ -64,7 +64,7 @@ def change_status(actor: Principal, breach: Breach, status: str, note: str) -> B
     if status not in TRANSITIONS.get(breach.status, ()):
         raise Conflict(f"a {breach.status} breach cannot become {status}",
                        code="illegal_transition",
-                       extra={"status": breach.status, "allowed": list(
+                       extra={"breach_status": breach.status, "allowed": list(
                            TRANSITIONS.get(breach.status, ()))})
     before = snapshot(breach)
     db.session.add(BreachEvent(breach_id=breach.id, from_status=breach.status, to_status=status,

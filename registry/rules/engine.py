@@ -362,7 +362,6 @@ def rescan(region: str | None = None, progress=None, *, stale_only: bool = False
         stats.sessions += done
         if commit:
             db.session.commit()
-        db.session.expunge_all()
         if progress is not None:
             progress(done)
     stats.seconds = time.perf_counter() - started
