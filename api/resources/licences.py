@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from api.auth import SECURITY, principal, require
-from api.paging import paginate, with_etag
+from api.paging import check_if_match, paginate, with_etag
 from api.schemas import Instant, PageArgs, ReasonSchema, Schema, one_of, page_of
 from registry.db import db
 from registry.institutions import licences as service
@@ -83,9 +83,11 @@ def _transition_view(action: str, summary: str):
     @blp.arguments(ReasonSchema)
     @blp.response(200, LicenceSchema)
     @blp.alt_response(409, description="Not allowed from the licence's current state")
+    @blp.alt_response(412, description="If-Match names a stale version")
     @require("supervisor")
     def post(self, data, licence_id):
         lic = service.get(principal(), licence_id)
+        check_if_match(LicenceSchema(), lic)
         service.transition(lic, action, data["reason"])
         db.session.commit()
         return with_etag(LicenceSchema(), lic)
@@ -104,10 +106,12 @@ class LicenceRenew(MethodView):
     @blp.arguments(RenewSchema)
     @blp.response(200, LicenceSchema)
     @blp.alt_response(409, description="A revoked licence cannot be renewed")
+    @blp.alt_response(412, description="If-Match names a stale version")
     @require("supervisor")
     def post(self, data, licence_id):
         """Renew a licence: the new term runs from the later of today and the old expiry"""
         lic = service.get(principal(), licence_id)
+        check_if_match(LicenceSchema(), lic)
         service.renew(lic, data.get("expires_on"), data.get("reason"),
                       term_months=data.get("term_months"))
         db.session.commit()

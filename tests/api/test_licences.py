@@ -333,3 +333,19 @@ def test_supervisor_acts_on_licences_only_in_its_region(client, app, frozen, reg
         assert (got.status_code, suspend.status_code, new.status_code) == (403, 403, 403)
         assert got.json["code"] == "out_of_scope"
         assert listed == 0
+
+
+def test_licence_writes_honour_if_match(client, supervisor, frozen):
+    lic = licence_in("active")
+    url = f"/api/v1/licences/{lic.id}"
+    etag = client.get(url, headers=supervisor).headers["ETag"]
+    first = client.post(f"{url}/suspend", json={"reason": "检查"},
+                        headers=supervisor | {"If-Match": etag})
+    assert first.status_code == 200
+    stale = client.post(f"{url}/reinstate", json={"reason": "整改完成"},
+                        headers=supervisor | {"If-Match": etag})
+    assert stale.status_code == 412
+    assert stale.json["code"] == "stale_etag"
+    fresh = client.post(f"{url}/reinstate", json={"reason": "整改完成"},
+                        headers=supervisor | {"If-Match": first.headers["ETag"]})
+    assert fresh.status_code == 200
