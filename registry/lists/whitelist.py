@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from registry import audit, clock, regions
 from registry.db import db, is_postgres
 from registry.institutions.models import Institution, Licence
-from registry.lists.models import WhitelistInterval
+from registry.lists.models import BlacklistEntry, BlacklistLift, WhitelistInterval
 
 
 def _day_end(day: date) -> datetime:
@@ -90,14 +90,21 @@ def refresh(full: bool = False) -> dict:
             WhitelistInterval.listed_until.is_(None), WhitelistInterval.licensed_until < today)
         listed = sa.select(WhitelistInterval.institution_id).where(
             WhitelistInterval.listed_until.is_(None))
+        blacklisted = sa.select(BlacklistEntry.institution_id).outerjoin(
+            BlacklistLift, BlacklistLift.entry_id == BlacklistEntry.id).where(
+            BlacklistEntry.institution_id.is_not(None), BlacklistLift.id.is_(None))
         unlisted_valid = sa.select(Licence.institution_id).join(Institution).where(
             Institution.status == "active", Licence.state == "active",
             Licence.issued_on <= today, Licence.expires_on >= today,
-            Licence.institution_id.not_in(listed))
+            Licence.institution_id.not_in(listed), Licence.institution_id.not_in(blacklisted))
         ids = sorted(set(db.session.scalars(lapsed)) | set(db.session.scalars(unlisted_valid)))
     listed_before = _count_listed(today)
-    for institution_id in ids:
-        recompute(db.session.get(Institution, institution_id), "refresh")
+    for start in range(0, len(ids), 200):
+        chunk = db.session.scalars(sa.select(Institution).where(
+            Institution.id.in_(ids[start:start + 200])).order_by(Institution.id)).all()
+        for inst in chunk:
+            recompute(inst, "refresh")
+        db.session.expunge_all()  # flushed already; a small identity map keeps flushes cheap
     return {"checked": len(ids), "listed_before": listed_before,
             "listed_after": _count_listed(today)}
 
