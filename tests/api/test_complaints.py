@@ -70,6 +70,7 @@ def test_too_many_complaints_from_one_address_is_429_problem(client, app):
     assert resp.status_code == 429
     assert resp.mimetype == "application/problem+json"
     assert resp.json["code"] == "rate_limited"
+    assert int(resp.headers["Retry-After"]) > 0
     assert post(client, complaint(), addr="10.9.9.10").status_code == 202
 
 
