@@ -2,7 +2,7 @@
 
 from functools import wraps
 
-from flask import request
+from flask import current_app, request
 
 from registry import access, audit
 from registry.access import Principal
@@ -27,8 +27,24 @@ def principal() -> Principal:
         if found is None:
             raise Unauthorized("The token is unknown or revoked.", code="token_invalid")
         request.environ["registry.principal"] = found
-        audit.set_actor(found)
+    audit.set_actor(found)  # every time: a hook may have reset the actor since the first call
     return found
+
+
+def _check_role(who: Principal, roles: tuple[str, ...]) -> None:
+    if who.role != "admin" and who.role not in roles:
+        raise Forbidden(f"The {who.role} role may not do this.", code="role_forbidden")
+
+
+def authenticate_before_parsing() -> None:
+    """Before-request hook: a protected view answers 401/403 before it reads its arguments, so
+    a caller without the right token never learns more than that (no 422 or 415 first)."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    view_class = getattr(view, "view_class", None)
+    handler = getattr(view_class, request.method.lower(), None) if view_class else view
+    roles = getattr(handler, "_roles", None)
+    if roles is not None:
+        _check_role(principal(), roles)
 
 
 def require(*roles: str):
@@ -38,9 +54,7 @@ def require(*roles: str):
     def decorate(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
-            who = principal()
-            if who.role != "admin" and who.role not in roles:
-                raise Forbidden(f"The {who.role} role may not do this.", code="role_forbidden")
+            _check_role(principal(), roles)
             return view(*args, **kwargs)
 
         wrapper._roles = roles

@@ -152,6 +152,9 @@ def refuse_non_json_body():
 
 
 def register_errorhandlers(app) -> None:
+    from api.auth import authenticate_before_parsing
+
+    app.before_request(authenticate_before_parsing)  # 401/403 come before 415 and 422
     app.before_request(refuse_non_json_body)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)

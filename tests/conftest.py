@@ -90,6 +90,11 @@ def _reset(app) -> None:
         for name, rows in app.extensions["reference_rows"].items():
             if rows:
                 conn.execute(db.metadata.tables[name].insert(), rows)
+                if conn.dialect.name == "postgresql" and "id" in db.metadata.tables[name].c:
+                    # RESTART IDENTITY set the sequence back to 1; move it past the rows put back
+                    conn.execute(sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
+                        f"(SELECT max(id) FROM \"{name}\"))"))
 
 
 @pytest.fixture(autouse=True)

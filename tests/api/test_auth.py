@@ -159,3 +159,21 @@ def test_admin_may_do_everything_everywhere(client, admin):
     assert created.status_code == 201
     assert client.get("/api/v1/institutions", headers=admin).json["total"] == 1
     assert client.get("/api/v1/audit", headers=admin).status_code == 200
+
+
+def test_401_and_403_come_before_validation_and_media_type_errors(client, app):
+    bank = auth(factories.token("bank", bank="ICBC"))
+    for headers, status in (({}, 401), (bank, 403)):
+        assert client.post("/api/v1/institutions", json={}, headers=headers).status_code == status
+        assert client.post("/api/v1/institutions", data="x", content_type="text/plain",
+                           headers=headers).status_code == status
+        assert client.get("/api/v1/institutions?page=x", headers=headers).status_code == status
+        assert client.post("/api/v1/licences/1/suspend", json={},
+                           headers=headers).status_code == status
+
+
+def test_writes_are_audited_as_the_token_even_after_the_early_auth_check(client, supervisor,
+                                                                        admin):
+    client.post("/api/v1/institutions", json=institution_data(), headers=supervisor)
+    [event] = client.get("/api/v1/audit", headers=admin).json["items"]
+    assert (event["actor_name"], event["actor_role"]) == ("hz-supervisor", "supervisor")
