@@ -113,12 +113,22 @@ audit_cli = click.Group("audit", help="The audit log.")
 
 
 @audit_cli.command("verify")
+@click.option("--anchor", metavar="SEQ:HASH",
+              help="the head printed by an earlier run: proves no event was cut off the end")
 @with_appcontext
-def audit_verify():
+def audit_verify(anchor):
     """Check the hash chain; report the first event edited, deleted or reordered."""
     result = audit.verify()
+    if anchor:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64:
+            raise click.BadParameter("give SEQ:HASH as printed by audit verify",
+                                     param_hint="anchor")
+        result = audit.check_anchor(result, int(seq), digest.lower())
     if result.ok:
         click.echo(f"audit log intact: {result.checked} events verified")
+        click.echo(f"head (note it down, then check with --anchor): "
+                   f"{result.head_seq}:{result.head_hash}")
         return
     click.echo(f"audit log BROKEN at event {result.first_bad_seq}: {result.problem} "
                f"({result.checked} events verified before it)", err=True)

@@ -106,6 +106,8 @@ class VerifyResult:
     checked: int
     first_bad_seq: int | None = None
     problem: str | None = None
+    head_seq: int = 0
+    head_hash: str = GENESIS
 
 
 def verify(batch: int = 5000) -> VerifyResult:
@@ -117,7 +119,7 @@ def verify(batch: int = 5000) -> VerifyResult:
             .order_by(AuditEvent.seq).limit(batch)
         ).all()
         if not rows:
-            return VerifyResult(True, checked)
+            return VerifyResult(True, checked, head_seq=last_seq, head_hash=prev)
         for event in rows:
             if event.seq != expected_seq:
                 return VerifyResult(False, checked, expected_seq,
@@ -131,3 +133,21 @@ def verify(batch: int = 5000) -> VerifyResult:
             prev, expected_seq, last_seq = event.hash, event.seq + 1, event.seq
             checked += 1
         db.session.expunge_all()
+
+
+def check_anchor(result: VerifyResult, seq: int, digest: str) -> VerifyResult:
+    """The chain cannot show events cut off its end; an anchor noted earlier (seq and hash of
+    the head then) can: that event must still be there with the same hash."""
+    if not result.ok:
+        return result
+    if seq > result.head_seq:
+        return VerifyResult(False, result.checked, result.head_seq + 1,
+                            f"the log ends at event {result.head_seq}, before the anchor "
+                            f"{seq}: events were deleted from its end",
+                            result.head_seq, result.head_hash)
+    found = db.session.scalar(sa.select(AuditEvent.hash).where(AuditEvent.seq == seq))
+    if found != digest:
+        return VerifyResult(False, result.checked, seq,
+                            f"event {seq} does not have the anchored hash",
+                            result.head_seq, result.head_hash)
+    return result

@@ -138,3 +138,19 @@ def test_verify_catches_an_event_rewritten_with_a_fresh_hash_by_the_next_link(ap
     result = cli(app, "audit", "verify")
     assert result.exit_code == 1
     assert "BROKEN at event 3" in result.output
+
+
+def test_verify_with_an_anchor_catches_events_cut_off_the_end(app, client, supervisor):
+    make_events(client, supervisor, 3)
+    first = cli(app, "audit", "verify")
+    anchor = first.output.strip().splitlines()[-1].split()[-1]
+    assert anchor.startswith("3:")
+    assert cli(app, "audit", "verify", "--anchor", anchor).exit_code == 0
+    make_events(client, supervisor, 1)
+    assert cli(app, "audit", "verify", "--anchor", anchor).exit_code == 0  # growth is fine
+    raw_sql("DELETE FROM audit_events WHERE seq >= 3")
+    assert cli(app, "audit", "verify").exit_code == 0  # the chain alone cannot tell
+    cut = cli(app, "audit", "verify", "--anchor", anchor)
+    assert cut.exit_code == 1
+    assert "deleted from its end" in cut.output
+    assert cli(app, "audit", "verify", "--anchor", "nonsense").exit_code == 2
