@@ -47,6 +47,7 @@ def test_parent_searches_a_chinese_name_and_opens_the_profile(live_server, brows
     assert "330106198504121234" not in page
     assert browser.current_url == f"{live_server}/institutions/{inst.uscc}"
     # fits a phone: nothing wider than the window
+    assert browser.execute_script("return window.innerWidth") == 390
     assert browser.execute_script(
         "return document.documentElement.scrollWidth <= window.innerWidth")
     browser.save_screenshot("/tmp/registry-profile-phone.png")
