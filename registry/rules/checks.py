@@ -82,15 +82,39 @@ class SessionFacts:
     teacher_id: int | None = None
 
 
-@dataclass(slots=True)
 class Finding:
-    rule: str
-    message: str
-    scope: str  # session | course | staff | institution
-    course_id: int | None = None
-    session_ref: int | None = None
-    staff_id: int | None = None
-    details: dict | None = None
+    """One rule broken by one thing. The message and details are rendered only when read
+    (`render(*args)`), so a rescan that finds what is stored already does not pay for them."""
+
+    __slots__ = ("rule", "scope", "course_id", "session_ref", "staff_id", "_render", "_args",
+                 "_text")
+
+    def __init__(self, rule: str, message, scope: str, course_id: int | None = None,
+                 session_ref: int | None = None, staff_id: int | None = None,
+                 details: dict | None = None, args: tuple = ()):
+        self.rule, self.scope, self.course_id = rule, scope, course_id
+        self.session_ref, self.staff_id = session_ref, staff_id
+        if callable(message):
+            self._render, self._args, self._text = message, args, None
+        else:
+            self._render, self._args, self._text = None, (), (message, details)
+
+    def _rendered(self) -> tuple:
+        if self._text is None:
+            self._text = self._render(*self._args)
+        return self._text
+
+    @property
+    def message(self) -> str:
+        return self._rendered()[0]
+
+    @property
+    def details(self) -> dict | None:
+        return self._rendered()[1]
+
+    def __repr__(self) -> str:
+        return (f"Finding({self.rule}, {self.scope}, course={self.course_id}, "
+                f"session={self.session_ref}, staff={self.staff_id})")
 
 
 @dataclass
@@ -103,6 +127,7 @@ class Context:
     institution: InstitutionFacts | None = None
     staff: dict = field(default_factory=dict)
     _licensed: dict = field(default_factory=dict, repr=False)
+    day_verdicts: dict = field(default_factory=dict, repr=False)
 
     def licensed_deliveries(self, day: date) -> frozenset:
         hit = self._licensed.get(day)
@@ -136,12 +161,22 @@ def _course(c: CourseFacts) -> str:
     return f"课程“{c.title}”"
 
 
-def _session(rule, message, course, s, **details) -> Finding:
-    return Finding(rule, message, "session", course.id, s.ref, s.teacher_id,
-                   _times(s) | details)
+def _session(rule, render, course, s, ctx=None, arg=None) -> Finding:
+    """A finding about session `s`; `render(course, s, ctx, arg)` gives (message, details)."""
+    return Finding(rule, _render_session, "session", course.id, s.ref, s.teacher_id,
+                   args=(render, course, s, ctx, arg))
 
 
-# --- session rules: prepare(course, ctx, params) -> arg or None; check(course, s, ctx, arg) ---
+def _render_session(render, course, s, ctx, arg):
+    message, details = render(course, s, ctx, arg)
+    return message, _times(s) | details
+
+
+# --- session rules -----------------------------------------------------------------------------
+# Each is (code, prepare, test, render): prepare(course, ctx, params) -> arg, or None when the
+# rule does not apply to the course; test(s, ctx, arg) -> whether session s breaks it;
+# render(course, s, ctx, arg) -> (message, details). Day rules test the session's date instead
+# (test(day, ctx, arg)), once per date.
 def _prep_end(delivery):
     def prepare(course, ctx, p):
         if course.delivery != delivery:
@@ -151,125 +186,144 @@ def _prep_end(delivery):
     return prepare
 
 
-def check_ends_late(rule: str):
-    mode = {"OFFLINE_ENDS_AFTER_2030": "线下", "ONLINE_ENDS_AFTER_2100": "线上"}[rule]
+def ends_late(s, ctx, arg) -> bool:
+    start = s.start  # ends_after(), inlined: it runs for every lesson in a rescan
+    return s.end - start.replace(hour=0, minute=0, second=0, microsecond=0) > arg[0]
 
-    def check(course, s, ctx, arg):
-        latest, text = arg
-        if not ends_after(s.start, s.end, latest):
-            return None
-        return _session(rule, f"{mode}{_course(course)}{_when(s)}开始的课次于"
-                              f"{s.end:%H:%M}结束，晚于规定的{text}。", course, s, latest_end=text)
 
-    return check
+def _render_ends_late(course, s, ctx, arg):
+    mode = "线下" if course.delivery == "offline" else "线上"
+    return (f"{mode}{_course(course)}{_when(s)}开始的课次于{s.end:%H:%M}结束，"
+            f"晚于规定的{arg[1]}。", {"latest_end": arg[1]})
 
 
 def _prep_online_length(course, ctx, p):
     return timedelta(minutes=int(p["max_minutes"])) if course.delivery == "online" else None
 
 
-def check_online_length(course, s, ctx, limit):
-    length = s.end - s.start
-    if length <= limit:
-        return None
-    minutes = length.total_seconds() / 60
-    return _session("ONLINE_LESSON_OVER_30_MIN",
-                    f"线上{_course(course)}{_when(s)}开始的课次时长{minutes:g}分钟，"
-                    f"超过规定的{limit.total_seconds() / 60:g}分钟。", course, s,
-                    minutes=minutes)
+def too_long(s, ctx, limit) -> bool:
+    return s.end - s.start > limit
 
 
-def _prep_compulsory_subject(course, ctx, p):
-    return p if course.compulsory_subject else None
-
-
-def check_holiday(course, s, ctx, p):
-    kind, name = ctx.calendar.day(s.start.date())
-    if kind != HOLIDAY:
-        return None
-    return _session("SUBJECT_ON_HOLIDAY",
-                    f"学科类{_course(course)}在法定节假日{name or ''}（{_when(s)}）开展培训。",
-                    course, s, holiday=name)
-
-
-def check_rest_day(course, s, ctx, p):
-    day = s.start.date()
-    kind, name = ctx.calendar.day(day)
-    if not (kind == REST or (kind == MAKEUP and p.get("makeup_saturday_is_rest_day"))):
-        return None
-    what = "调休上班日（按规定参数视为休息日）" if kind == MAKEUP else "休息日"
-    message = f"学科类{_course(course)}在{what}（{_when(s)}）开展培训。"
-    loaded = ctx.calendar.known(day.year)
-    if not loaded:
-        message += f"{day.year}年的节假日安排尚未载入，暂按周末为休息日判断。"
-    return _session("SUBJECT_ON_REST_DAY", message, course, s, calendar_loaded=loaded,
-                    makeup_day=kind == MAKEUP)
-
-
-def _prep_vacation(course, ctx, p):
-    return ctx.vacations if course.compulsory_subject and ctx.vacations else None
-
-
-def check_vacation(course, s, ctx, vacations):
-    day = s.start.date()
-    for kind, start, end in vacations:
-        if start <= day <= end:
-            label = "寒假" if kind == "winter" else "暑假"
-            return _session("SUBJECT_IN_VACATION",
-                            f"学科类{_course(course)}在{label}期间（{_when(s)}）开展培训。",
-                            course, s, vacation=kind)
-    return None
-
-
-def _prep_institution(course, ctx, p):
-    return p if ctx.institution is not None else None
-
-
-def check_no_licence(course, s, ctx, p):
-    if ctx.licensed_deliveries(s.start.date()):
-        return None
-    return _session("NO_ACTIVE_LICENCE",
-                    f"{_course(course)}{_when(s)}开始的课次开展时，机构没有在当日有效的办学许可证。",
-                    course, s)
-
-
-def check_delivery(course, s, ctx, p):
-    valid = ctx.licensed_deliveries(s.start.date())
-    if not valid or course.delivery in valid:
-        return None
-    mode = "线上" if course.delivery == "online" else "线下"
-    return _session("LICENCE_DELIVERY_MISMATCH",
-                    f"{mode}{_course(course)}{_when(s)}开始的课次不在机构许可证核准的培训形式内"
-                    f"（当日有效许可证仅允许{'、'.join(_MODES[d] for d in sorted(valid))}）。",
-                    course, s)
-
-
-_MODES = {"offline": "线下", "online": "线上"}
+def _render_online_length(course, s, ctx, limit):
+    minutes = (s.end - s.start).total_seconds() / 60
+    return (f"线上{_course(course)}{_when(s)}开始的课次时长{minutes:g}分钟，"
+            f"超过规定的{limit.total_seconds() / 60:g}分钟。", {"minutes": minutes})
 
 
 def _prep_teacher(course, ctx, p):
     return p if course.subject_based and ctx.staff else None
 
 
-def check_teacher(course, s, ctx, p):
-    teacher = ctx.staff.get(s.teacher_id) if s.teacher_id is not None else None
-    if teacher is None or teacher.has_cert:
-        return None
-    return _session("TEACHER_UNQUALIFIED",
-                    f"{teacher.name}没有教师资格证，却担任学科类{_course(course)}"
-                    f"{_when(s)}开始的课次。", course, s)
+def unqualified_teacher(s, ctx, p) -> bool:
+    if s.teacher_id is None:
+        return False
+    teacher = ctx.staff.get(s.teacher_id)
+    return teacher is not None and not teacher.has_cert
+
+
+def _render_teacher(course, s, ctx, p):
+    return (f"{ctx.staff[s.teacher_id].name}没有教师资格证，却担任学科类{_course(course)}"
+            f"{_when(s)}开始的课次。", {})
 
 
 SESSION_RULES = [
-    ("OFFLINE_ENDS_AFTER_2030", _prep_end("offline"), check_ends_late("OFFLINE_ENDS_AFTER_2030")),
-    ("ONLINE_ENDS_AFTER_2100", _prep_end("online"), check_ends_late("ONLINE_ENDS_AFTER_2100")),
-    ("ONLINE_LESSON_OVER_30_MIN", _prep_online_length, check_online_length),
-    ("SUBJECT_ON_HOLIDAY", _prep_compulsory_subject, check_holiday),
-    ("SUBJECT_ON_REST_DAY", _prep_compulsory_subject, check_rest_day),
-    ("SUBJECT_IN_VACATION", _prep_vacation, check_vacation),
-    ("NO_ACTIVE_LICENCE", _prep_institution, check_no_licence),
-    ("LICENCE_DELIVERY_MISMATCH", _prep_institution, check_delivery),
-    ("TEACHER_UNQUALIFIED", _prep_teacher, check_teacher),
+    ("OFFLINE_ENDS_AFTER_2030", _prep_end("offline"), ends_late, _render_ends_late),
+    ("ONLINE_ENDS_AFTER_2100", _prep_end("online"), ends_late, _render_ends_late),
+    ("ONLINE_LESSON_OVER_30_MIN", _prep_online_length, too_long,
+     _render_online_length),
+    ("TEACHER_UNQUALIFIED", _prep_teacher, unqualified_teacher, _render_teacher),
+]
+
+
+def _prep_compulsory_subject(course, ctx, p):
+    return p if course.compulsory_subject else None
+
+
+def is_holiday(day, ctx, p) -> bool:
+    return ctx.calendar.day(day)[0] == HOLIDAY
+
+
+def _render_holiday(course, s, ctx, p):
+    name = ctx.calendar.day(s.start.date())[1]
+    return (f"学科类{_course(course)}在法定节假日{name or ''}（{_when(s)}）开展培训。",
+            {"holiday": name})
+
+
+def is_rest_day(day, ctx, p) -> bool:
+    kind = ctx.calendar.day(day)[0]
+    return kind == REST or (kind == MAKEUP and bool(p.get("makeup_saturday_is_rest_day")))
+
+
+def _render_rest_day(course, s, ctx, p):
+    day = s.start.date()
+    kind = ctx.calendar.day(day)[0]
+    what = "调休上班日（按规定参数视为休息日）" if kind == MAKEUP else "休息日"
+    message = f"学科类{_course(course)}在{what}（{_when(s)}）开展培训。"
+    loaded = ctx.calendar.known(day.year)
+    if not loaded:
+        message += f"{day.year}年的节假日安排尚未载入，暂按周末为休息日判断。"
+    return message, {"calendar_loaded": loaded, "makeup_day": kind == MAKEUP}
+
+
+def _prep_vacation(course, ctx, p):
+    return ctx.vacations if course.compulsory_subject and ctx.vacations else None
+
+
+def vacation_on(day, vacations) -> str | None:
+    for kind, start, end in vacations:
+        if start <= day <= end:
+            return kind
+    return None
+
+
+def in_vacation(day, ctx, vacations) -> bool:
+    return vacation_on(day, vacations) is not None
+
+
+def _render_vacation(course, s, ctx, vacations):
+    kind = vacation_on(s.start.date(), vacations)
+    label = "寒假" if kind == "winter" else "暑假"
+    return f"学科类{_course(course)}在{label}期间（{_when(s)}）开展培训。", {"vacation": kind}
+
+
+def _prep_institution(course, ctx, p):
+    return p if ctx.institution is not None else None
+
+
+def unlicensed(day, ctx, p) -> bool:
+    return not ctx.licensed_deliveries(day)
+
+
+def _render_no_licence(course, s, ctx, p):
+    return f"{_course(course)}{_when(s)}开始的课次开展时，机构没有在当日有效的办学许可证。", {}
+
+
+def _prep_delivery(course, ctx, p):
+    return course.delivery if ctx.institution is not None else None
+
+
+def delivery_unlicensed(day, ctx, delivery) -> bool:
+    valid = ctx.licensed_deliveries(day)
+    return bool(valid) and delivery not in valid
+
+
+_MODES = {"offline": "线下", "online": "线上"}
+
+
+def _render_delivery(course, s, ctx, delivery):
+    valid = ctx.licensed_deliveries(s.start.date())
+    return (f"{_MODES[delivery]}{_course(course)}{_when(s)}开始的课次不在机构许可证核准的"
+            f"培训形式内（当日有效许可证仅允许{'、'.join(_MODES[d] for d in sorted(valid))}）。",
+            {})
+
+
+DAY_RULES = [
+    ("SUBJECT_ON_HOLIDAY", _prep_compulsory_subject, is_holiday, _render_holiday),
+    ("SUBJECT_ON_REST_DAY", _prep_compulsory_subject, is_rest_day, _render_rest_day),
+    ("SUBJECT_IN_VACATION", _prep_vacation, in_vacation, _render_vacation),
+    ("NO_ACTIVE_LICENCE", _prep_institution, unlicensed, _render_no_licence),
+    ("LICENCE_DELIVERY_MISMATCH", _prep_delivery, delivery_unlicensed, _render_delivery),
 ]
 
 
@@ -302,11 +356,8 @@ def check_breaks(courses, ctx) -> list[Finding]:
         if key in seen:
             return
         seen.add(key)
-        minutes = (s.start - prev.end).total_seconds() / 60
-        out.append(_session("ONLINE_BREAK_UNDER_10_MIN",
-                            f"线上{_course(course)}{_when(s)}开始的课次与{why}上一节课"
-                            f"间隔{minutes:g}分钟，少于规定的{gap.total_seconds() / 60:g}分钟。",
-                            course, s, break_minutes=minutes, previous_ref=prev.ref))
+        out.append(_session("ONLINE_BREAK_UNDER_10_MIN", _render_break, course, s, ctx,
+                            (prev, why, gap)))
 
     for course, sessions in courses:
         if course.delivery != "online":
@@ -323,6 +374,14 @@ def check_breaks(courses, ctx) -> list[Finding]:
             if earlier[1] is not later[1]:
                 flag(earlier, later, "同一教师的")
     return out
+
+
+def _render_break(course, s, ctx, arg):
+    prev, why, gap = arg
+    minutes = (s.start - prev.end).total_seconds() / 60
+    return (f"线上{_course(course)}{_when(s)}开始的课次与{why}上一节课间隔{minutes:g}分钟，"
+            f"少于规定的{gap.total_seconds() / 60:g}分钟。",
+            {"break_minutes": minutes, "previous_ref": prev.ref})
 
 
 def _start(s):
@@ -466,7 +525,8 @@ def check_full_time_ratio(inst, courses, staff, p):
 INSTITUTION_RULES = [("SUBJECT_NOT_NONPROFIT", check_nonprofit),
                      ("STAFF_FULL_TIME_RATIO", check_full_time_ratio)]
 
-CODES = ({c for c, _, _ in SESSION_RULES} | {c for c, _ in COURSE_RULES}
+CODES = ({c for c, *_ in SESSION_RULES} | {c for c, *_ in DAY_RULES}
+         | {c for c, _ in COURSE_RULES}
          | {c for c, _ in STAFF_RULES} | {c for c, _ in INSTITUTION_RULES}
          | {"ONLINE_BREAK_UNDER_10_MIN"})
 
@@ -486,18 +546,37 @@ def evaluate_course(course: CourseFacts, sessions: list, ctx: Context,
             p = _enabled(ctx, code)
             if p is not None and (hit := check(course, ctx, p)) is not None:
                 out.append(hit)
-    active = []
-    for code, prepare, check in SESSION_RULES:
-        p = _enabled(ctx, code)
-        if p is not None and (arg := prepare(course, ctx, p)) is not None:
-            active.append((check, arg))
-    if active:
-        append = out.append
-        for s in sessions:
-            for check, arg in active:
-                hit = check(course, s, ctx, arg)
-                if hit is not None:
-                    append(hit)
+    per_session, per_day = [], []
+    for rules, active in ((SESSION_RULES, per_session), (DAY_RULES, per_day)):
+        for code, prepare, test, render in rules:
+            p = _enabled(ctx, code)
+            if p is not None and (arg := prepare(course, ctx, p)) is not None:
+                active.append((code, test, render, arg))
+    if not (per_session or per_day):
+        return out
+    append, cid, last_day, day_hits = out.append, course.id, None, ()
+    make, render_session = Finding, _render_session
+    # a date's verdict depends only on the rules that apply and the delivery mode, so courses
+    # of one institution share it
+    verdicts = ctx.day_verdicts.setdefault(
+        (tuple(code for code, *_ in per_day), course.delivery), {})
+    for s in sessions:
+        if per_day:
+            day = s.start.date()
+            if day != last_day:  # sessions come sorted: each date is looked up once
+                last_day = day
+                day_hits = verdicts.get(day)
+                if day_hits is None:
+                    day_hits = verdicts[day] = [(code, render, arg)
+                                                for code, test, render, arg in per_day
+                                                if test(day, ctx, arg)]
+            for code, render, arg in day_hits:
+                append(make(code, render_session, "session", cid, s.ref, s.teacher_id,
+                            args=(render, course, s, ctx, arg)))
+        for code, test, render, arg in per_session:
+            if test(s, ctx, arg):
+                append(make(code, render_session, "session", cid, s.ref, s.teacher_id,
+                            args=(render, course, s, ctx, arg)))
     return out
 
 

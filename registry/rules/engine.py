@@ -90,25 +90,26 @@ def _facts(institution_ids: list[int]) -> dict:
     if not institution_ids:
         return {}
     out = {}
+    run = db.session.connection().execute
     licences = defaultdict(list)
-    for r in db.session.execute(sa.select(
+    for r in run(sa.select(
             Licence.institution_id, Licence.issued_on, Licence.expires_on, Licence.state,
             Licence.delivery).where(Licence.institution_id.in_(institution_ids))):
         licences[r[0]].append(checks.LicenceFacts(r[1], r[2], r[3], r[4]))
     for r in db.session.execute(sa.select(
             Institution.id, Institution.region_code, Institution.category, Institution.legal_form,
-            Institution.audiences).where(Institution.id.in_(institution_ids))):
+            Institution.audiences).where(Institution.id.in_(institution_ids))).all():
         inst = checks.InstitutionFacts(r[0], r[1], r[2], r[3], tuple(r[4] or ()),
                                        tuple(licences.get(r[0], ())))
         out[r[0]] = (inst, [], {})
-    for r in db.session.execute(sa.select(
+    for r in run(sa.select(
             Staff.institution_id, Staff.id, Staff.name, Staff.role, Staff.teacher_cert_no,
             Staff.in_service_school_teacher, Staff.nationality, Staff.located_abroad,
             Staff.full_time).where(Staff.institution_id.in_(institution_ids))):
         out[r[0]][2][r[1]] = checks.StaffFacts(r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6],
                                                bool(r[7]), bool(r[8]))
     courses = {}
-    for r in db.session.execute(sa.select(
+    for r in run(sa.select(
             Course.institution_id, Course.id, Course.title, Course.subject, Course.audience,
             Course.delivery, Course.lesson_minutes, Course.price_per_lesson, Course.class_size)
             .where(Course.institution_id.in_(institution_ids)).order_by(Course.id)):
@@ -124,7 +125,7 @@ def _facts(institution_ids: list[int]) -> dict:
                 .order_by(S.course_id, S.starts_at, S.id))
         make, offset = checks.SessionFacts, CST_OFFSET
         current_id, bucket = None, None
-        for course_id, sid, start, end, teacher in db.session.execute(stmt):
+        for course_id, sid, start, end, teacher in run(stmt):
             if course_id != current_id:
                 current_id, bucket = course_id, courses[course_id]
             bucket.append(make(sid, start + offset, end + offset, teacher))
@@ -138,9 +139,14 @@ def _evaluate(world: World, facts) -> list[checks.Finding]:
 
 # --- storing findings -------------------------------------------------------------------------
 def dedupe_key(finding: checks.Finding, institution_id: int) -> str:
-    ref = {"session": finding.session_ref, "course": finding.course_id,
-           "staff": finding.staff_id, "institution": institution_id}[finding.scope]
-    return f"{finding.rule}:{SCOPE_LETTER[finding.scope]}{ref}"
+    scope = finding.scope
+    if scope == "session":
+        return f"{finding.rule}:s{finding.session_ref}"
+    if scope == "course":
+        return f"{finding.rule}:c{finding.course_id}"
+    if scope == "staff":
+        return f"{finding.rule}:t{finding.staff_id}"
+    return f"{finding.rule}:i{institution_id}"
 
 
 @dataclass
@@ -172,10 +178,11 @@ def reconcile(world: World, found: dict, stats: Stats) -> None:
     if not found:
         return
     existing = {}
+    run = db.session.connection().execute
     for chunk in _chunks(list(found), 500):
-        for r in db.session.execute(sa.select(Breach.id, Breach.dedupe_key, Breach.status).where(
+        for bid, key, status in run(sa.select(Breach.id, Breach.dedupe_key, Breach.status).where(
                 Breach.institution_id.in_(chunk), Breach.rule.in_(checks.CODES))):
-            existing[r.dedupe_key] = (r.id, r.status)
+            existing[key] = (bid, status)
     now, severity = utcnow(), world.catalogue.severity
     new, seen, reopen = [], set(), []
     for inst_id, (facts, findings) in found.items():
