@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from registry import audit, clock, regions
 from registry import calendar as cal
 from registry.courses.models import Course, CourseSession
-from registry.db import db, utcnow
+from registry.db import db, is_postgres, utcnow
 from registry.institutions import licences as licence_service
 from registry.institutions import services as institution_service
 from registry.institutions.models import Institution, Licence
@@ -238,6 +238,9 @@ def _chunks(items: list, size: int):
 def check_institution(institution_id: int, world: World | None = None) -> list[checks.Finding]:
     """Re-evaluate one institution after a write and store the outcome; returns its findings."""
     db.session.flush()
+    if is_postgres():  # one evaluation of an institution at a time: no duplicate-key races
+        db.session.execute(sa.select(Institution.id).where(Institution.id == institution_id)
+                           .with_for_update())
     world = world or World()
     facts = _facts([institution_id]).get(institution_id)
     if facts is None:
