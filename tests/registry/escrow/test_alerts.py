@@ -135,7 +135,8 @@ def test_5000_cap_applies_to_subject_training_only_where_the_region_says_so(app)
 
 
 def test_regional_override_of_the_large_outflow_threshold(app):
-    db.session.add(RuleOverride(rule_code="LARGE_OUTFLOW", region_code="330100",
+    next_id = (db.session.scalar(sa.select(sa.func.max(RuleOverride.id))) or 0) + 1
+    db.session.add(RuleOverride(id=next_id, rule_code="LARGE_OUTFLOW", region_code="330100",
                                 params={"threshold": "1000.00"}))
     db.session.commit()
     acc = factories.escrow_account()
