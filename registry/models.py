@@ -10,3 +10,4 @@ from registry.institutions.models import Institution, Licence, LicenceEvent  # n
 from registry.lists.models import BlacklistEntry, BlacklistLift, WhitelistInterval  # noqa: F401
 from registry.rules.models import Breach, BreachEvent, Rule, RuleOverride  # noqa: F401
 from registry.staff.models import Staff  # noqa: F401
+from registry.indexes import INDEXES  # noqa: F401  (national-scale indexes, issue 6)

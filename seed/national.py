@@ -12,6 +12,7 @@ with the counts), never one event per row. Run it into an empty database (or use
 the codes it makes are unique within a run, not against rows already there.
 """
 
+import functools
 import json
 import random
 from collections.abc import Callable, Iterable, Iterator
@@ -156,16 +157,25 @@ class National:
 
     def total_rows(self) -> int:
         """An estimate of the rows written, for the progress bar."""
-        n = self.n["institutions"]
-        return int(n * 3.3)
+        n = self.n
+        return int(n["institutions"] * 4.3 + n["staff"] + n["sessions"] * 1.1
+                   + n["transactions"])
 
     def run(self) -> dict[str, int]:
         self.make_institutions()
         self.make_licences()
         self.make_blacklist()
         self.make_whitelist()
-        for table in ("institutions", "licences", "licence_events", "whitelist_intervals",
-                      "blacklist_entries"):
+        tables = ["institutions", "licences", "licence_events", "whitelist_intervals",
+                  "blacklist_entries"]
+        if _has_tables("staff", "courses", "course_sessions"):
+            self.make_staff()
+            self.make_courses_and_sessions()
+            tables += ["staff", "courses", "course_sessions"]
+        if _has_tables("escrow_accounts", "escrow_transactions", "escrow_banks"):
+            self.make_escrow()
+            tables += ["escrow_accounts", "escrow_transactions", "escrow_alerts"]
+        for table in tables:
             self.writer.fix_sequence(table)
         audit.record("seed.national", "dataset", f"national:{self.seed}:{self.scale}", None,
                      {"scale": self.scale, "seed": self.seed, "counts": self.counts})
@@ -331,6 +341,299 @@ class National:
                                     "licensed_until", "opened_by", "closed_by"),
             ((first + k, iid, since, None, until, "seed.national", None)
              for k, (iid, until) in enumerate(listed)))
+
+
+    # --- staff --------------------------------------------------------------------------------
+    def make_staff(self) -> None:
+        """Teachers first in each institution's block of ids, then other staff.
+
+        ID numbers are valid GB 11643 numbers, stored exactly as the staff service stores them:
+        Fernet-encrypted, a keyed blind index, and the masked copy."""
+        from stdnum.cn import ric
+
+        from registry import crypto
+
+        rnd = self.rng("staff")
+        first = self.writer.next_id("staff")
+        self.teachers: dict[int, tuple[int, int]] = {}  # institution -> (first id, teachers)
+        surnames = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
+        given = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红娥玲芬燕彩春菊兰凤"
+        subjects = {"subject": ("chinese", "math", "foreign_language", "physics", "chemistry",
+                                "biology", "history", "geography", "morality_law")}
+        sizes = _allocate(self.n["staff"], len(self.institutions), rnd)
+        kinds = list(self.institution_kinds())  # before the COPY: it holds the connection
+
+        def rows() -> Iterator[tuple]:
+            sid = first
+            for (iid, region, category, _s, _a, _d, kind), size in zip(
+                    kinds, sizes, strict=True):
+                teachers = max(1, round(size * 0.75)) if size else 0
+                self.teachers[iid] = (sid, teachers)
+                pool = subjects.get(category) or (kind,)
+                for k in range(size):
+                    teacher = k < teachers
+                    birth = date(1965, 1, 1) + timedelta(days=rnd.randrange(14_000))
+                    body = f"{region}{birth:%Y%m%d}{rnd.randrange(1000):03d}"
+                    number = body + ric.calc_check_digit(body + "0")  # wants a placeholder
+                    if not ric.is_valid(number):  # county set up after the birth year
+                        body = _old_county(region) + body[6:]
+                        number = body + ric.calc_check_digit(body + "0")
+                    foreign_abroad = teacher and rnd.random() < 0.001
+                    cert = None
+                    if teacher and rnd.random() < (0.97 if category == "subject" else 0.6):
+                        cert = f"{rnd.randint(2005, 2024)}{region[:2]}{rnd.randrange(10**11):011d}"
+                    yield (sid, iid, region, rnd.choice(surnames) + "".join(
+                        rnd.choices(given, k=rnd.choice((1, 2)))),
+                        crypto.encrypt(number), crypto.blind_index(number),
+                        identifiers.mask_ric(number), "teacher" if teacher else "staff", cert,
+                        _pg(rnd.sample(pool, min(len(pool), rnd.choice((1, 1, 2)))) if teacher
+                            else []),
+                        teacher and rnd.random() < 0.005, "US" if foreign_abroad else "CN",
+                        foreign_abroad, rnd.random() < 0.7, self.now, self.now)
+                    sid += 1
+
+        self.counts["staff"] = self.writer.write(
+            "staff", ("id", "institution_id", "region_code", "name", "id_number_encrypted",
+                      "id_number_index", "id_number_masked", "role", "teacher_cert_no",
+                      "subjects", "in_service_school_teacher", "nationality", "located_abroad",
+                      "full_time", "created_at", "updated_at"), rows())
+
+    def institution_kinds(self) -> Iterator[tuple]:
+        """Institutions with their non-subject type (re-derived: not kept in memory)."""
+        # read before the COPY starts: the connection is busy while a COPY runs
+        kinds = self.writer.connection.execute(sa.text(
+            "SELECT id, non_subject_type FROM institutions WHERE id >= :a AND id <= :b "
+            "ORDER BY id"), {"a": self.institutions[0][0], "b": self.institutions[-1][0]}).all()
+        return self._with_kinds(kinds)
+
+    def _with_kinds(self, kinds) -> Iterator[tuple]:
+        for inst, (iid, kind) in zip(self.institutions, kinds, strict=True):
+            assert inst[0] == iid
+            yield (*inst, kind or "other")
+
+    # --- courses and sessions ----------------------------------------------------------------
+    def make_courses_and_sessions(self) -> None:
+        """Courses filed by each institution and their timetables, with breaches in realistic
+        proportions: about 1.5% of offline lessons end after 20:30, 3% of subject lessons for
+        the compulsory stage fall on a weekend, 3% of online courses run lessons over 30 min,
+        5% of subject prices are above the guidance price."""
+        rnd = self.rng("courses")
+        first_course = self.writer.next_id("courses")
+        first_session = self.writer.next_id("course_sessions")
+        n_sessions = self.n["sessions"]
+        per_course = 10
+        n_courses = max(1, n_sessions // per_course)
+        sizes = _allocate(n_courses, len(self.institutions), rnd)
+        kinds = list(self.institution_kinds())
+        subject_pool = ("chinese", "math", "foreign_language", "physics", "chemistry", "biology")
+        specs: list[tuple] = []  # per course: what its sessions need
+        cst = timedelta(hours=8)
+        start_day = self.today - timedelta(days=60)
+        budget = [n_sessions]
+
+        def course_rows() -> Iterator[tuple]:
+            cid = first_course
+            for (iid, region, category, _s, audiences, delivery, kind), size in zip(
+                    kinds, sizes, strict=True):
+                t_first, t_count = self.teachers.get(iid, (None, 0))
+                for _ in range(size):
+                    mode = {"blended": rnd.choice(("offline", "online"))}.get(delivery, delivery)
+                    subject = rnd.choice(subject_pool) if category == "subject" else kind
+                    audience = rnd.choice(audiences)
+                    if mode == "online":
+                        minutes = 40 if rnd.random() < 0.03 else 30
+                    else:
+                        minutes = rnd.choice((45, 45, 60, 90))
+                    size_band = rnd.choices(("small", "medium", "large"), (50, 40, 10))[0]
+                    base = {"small": 8000, "medium": 6000, "large": 4000}[size_band]
+                    if mode == "online":
+                        base = 2000
+                    base = base * minutes // (30 if mode == "online" else 45)
+                    price = base * (rnd.randint(60, 110) if rnd.random() > 0.05 else
+                                    rnd.randint(115, 160)) // 100
+                    if category != "subject":
+                        price = rnd.randint(50, 300) * 100
+                    title = f"{_SUBJECT_NAMES.get(subject, '课程')}{rnd.choice(_LEVELS)}班"
+                    yield (cid, iid, region, title, subject, audience, mode, minutes, price,
+                           size_band, rnd.choice((20, 30, 40, 48)), False, self.now, self.now)
+                    count = min(per_course, budget[0])
+                    budget[0] -= count
+                    weekly = subject in subject_pool and audience in ("primary", "junior")
+                    teacher = t_first + rnd.randrange(t_count) if t_count else None
+                    specs.append((cid, mode, minutes, weekly, teacher, count))
+                    cid += 1
+
+        def session_rows() -> Iterator[tuple]:
+            """Streamed from the small per-course specs, so memory stays flat."""
+            srnd, sid = self.rng("sessions"), first_session
+            for cid, mode, minutes, weekly, teacher, count in specs:
+                day = start_day + timedelta(days=srnd.randrange(7))
+                hour = srnd.choice((16, 17, 18, 19)) if mode == "offline" else \
+                    srnd.choice((18, 19, 20))
+                minute = srnd.choice((0, 30))
+                for _k in range(count):
+                    when = day
+                    if weekly and srnd.random() < 0.03:
+                        when = day + timedelta(days=(5 - day.weekday()) % 7)
+                    start = datetime(when.year, when.month, when.day, hour, minute)
+                    if mode == "offline" and srnd.random() < 0.015:
+                        start = start.replace(hour=20, minute=0)
+                    yield (sid, cid, teacher, start - cst, start - cst + timedelta(
+                        minutes=minutes))
+                    sid += 1
+                    day += timedelta(days=7 if weekly else srnd.choice((3, 4, 7)))
+
+        # courses stream; their sessions are buffered per chunk of courses and then written
+        self.counts["courses"] = self.writer.write(
+            "courses", ("id", "institution_id", "region_code", "title", "subject", "audience",
+                        "delivery", "lesson_minutes", "price_per_lesson", "class_size",
+                        "lessons_total", "stale", "created_at", "updated_at"), course_rows())
+        self.counts["course_sessions"] = self.writer.write(
+            "course_sessions", ("id", "course_id", "teacher_id", "starts_at", "ends_at"),
+            session_rows())
+        specs.clear()
+
+    # --- custody -----------------------------------------------------------------------------
+    def make_escrow(self) -> None:
+        """One custody account per institution still operating, at one of six banks; a year of
+        transactions with a consistent running balance; alerts in realistic proportions."""
+        from types import SimpleNamespace
+
+        from registry.escrow.ledger import _digest
+
+        banks = {"102": "中国工商银行", "103": "中国农业银行", "104": "中国银行",
+                 "105": "中国建设银行", "301": "交通银行", "403": "中国邮政储蓄银行"}
+        conn = self.writer.connection
+        existing = {r[0] for r in conn.execute(sa.text("SELECT code FROM escrow_banks"))}
+        self.writer.write("escrow_banks", ("code", "name", "created_at"),
+                          ((c, n, self.now) for c, n in banks.items() if c not in existing))
+        rnd_acc, rnd = self.rng("escrow-accounts"), self.rng("escrow")
+        first_acc = self.writer.next_id("escrow_accounts")
+        first_txn = self.writer.next_id("escrow_transactions")
+        start = self.now - timedelta(days=365)
+        accounts = []  # (id, institution, region, category, bank, number, min balance, drained)
+        for k, (iid, region, category, _st, _a, _d) in enumerate(
+                i for i in self.institutions if i[3] != "closed"):
+            bank = rnd_acc.choice(tuple(banks))
+            accounts.append((first_acc + k, iid, region, category, bank,
+                             f"{bank}{region}{first_acc + k:010d}",
+                             rnd_acc.choice((0, 1_000_000, 5_000_000)),
+                             rnd_acc.random() < 0.002))  # the "run away with the money" pattern
+        self.counts["escrow_accounts"] = self.writer.write("escrow_accounts", (
+            "id", "institution_id", "region_code", "bank_code", "account_number", "min_balance",
+            "large_outflow_threshold", "balance", "txn_count", "created_at", "updated_at"),
+            ((a[0], a[1], a[2], a[4], a[5], a[6], 5_000_000, 0, 0, start, self.now)
+             for a in accounts))
+        sizes = _allocate(self.n["transactions"], len(accounts), rnd)
+        finals: list[tuple] = []
+        alerts: list[tuple] = []
+
+        def txn_rows() -> Iterator[tuple]:
+            tid = first_txn
+            for (aid, iid, region, category, bank, number, _min, drained), size in zip(
+                    accounts, sizes, strict=True):
+                balance, at = 0, start + timedelta(minutes=rnd.randrange(60 * 24 * 30))
+                step = timedelta(seconds=max(60, 330 * 86400 // max(size, 1)))
+                for j in range(size):
+                    at += step
+                    if drained and j == size - 1 and balance > 0:
+                        kind, amount = "withdrawal", balance
+                    elif balance < 200_000 or rnd.random() < 0.35:
+                        kind = "prepaid_income"
+                        cap = 500_000 if category != "subject" else 400_000
+                        amount = rnd.randint(20, cap // 100) * 100
+                        if rnd.random() < 0.005:  # over the 5,000-yuan cap
+                            amount = rnd.randint(500_100, 1_200_000)
+                    else:
+                        kind = rnd.choices(("release", "refund", "fee", "interest"),
+                                           (85, 8, 4, 3))[0]
+                        amount = min(balance, rnd.randint(50, 400) * 100) or 100
+                    delta = amount if kind in ("prepaid_income", "interest") else -amount
+                    balance += delta
+                    income = kind == "prepaid_income"
+                    txn = SimpleNamespace(
+                        occurred_at=at.replace(tzinfo=UTC), kind=kind, amount=amount,
+                        balance_after=balance,
+                        student_ref=f"S{rnd.randrange(10**8):08d}" if income else None,
+                        covers_lessons=rnd.choice((10, 20, 30, 48)) if income else None,
+                        covers_until=(at + timedelta(days=rnd.choice((30, 60, 90)))).date()
+                        if income else None)
+                    yield (tid, aid, bank, f"{number}-{j:07d}", at, kind, amount, delta,
+                           balance, txn.student_ref, txn.covers_lessons, txn.covers_until,
+                           _digest(number, txn), at)
+                    tid += 1
+                finals.append((aid, balance, at, size))
+                for kind, chance, severity in (("BALANCE_BELOW_MINIMUM", 0.004, "high"),
+                                               ("LARGE_OUTFLOW", 0.006, "medium"),
+                                               ("RAPID_DRAIN", 0.0, "critical")):
+                    if (kind == "RAPID_DRAIN" and drained) or rnd.random() < chance:
+                        alerts.append((kind, severity, aid, number, bank, iid, region, at))
+
+        self.counts["escrow_transactions"] = self.writer.write(
+            "escrow_transactions", ("id", "account_id", "bank_code", "bank_txn_id",
+                                    "occurred_at", "kind", "amount", "delta", "balance_after",
+                                    "student_ref", "covers_lessons", "covers_until", "digest",
+                                    "received_at"), txn_rows())
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE seed_balances (id bigint, balance bigint, "
+                             "as_of timestamp, txns bigint)")
+        self.writer.write("seed_balances", ("id", "balance", "as_of", "txns"), iter(finals))
+        conn.exec_driver_sql(
+            "UPDATE escrow_accounts SET balance = b.balance, balance_as_of = b.as_of, "
+            "txn_count = b.txns FROM seed_balances b WHERE escrow_accounts.id = b.id")
+        conn.exec_driver_sql("DROP TABLE seed_balances")
+        usccs = dict(conn.execute(sa.text("SELECT id, uscc FROM institutions WHERE id >= :a"),
+                                  {"a": self.institutions[0][0]}).all())
+        first_alert = self.writer.next_id("escrow_alerts")
+        self.counts["escrow_alerts"] = self.writer.write(
+            "escrow_alerts", ("id", "kind", "severity", "account_id", "account_number",
+                              "bank_code", "institution_id", "uscc", "region_code", "created_at",
+                              "details"),
+            ((first_alert + k, *a[:6], usccs[a[5]], a[6], a[7], _pg({"generated": True}))
+             for k, a in enumerate(sorted(alerts, key=lambda a: a[7]))))
+        self.writer.write("escrow_alert_states", ("account_id", "kind", "active", "changed_at"),
+                          ((a[2], a[0], True, a[7]) for a in alerts))
+
+
+_SUBJECT_NAMES = {"chinese": "语文", "math": "数学", "foreign_language": "英语", "physics": "物理",
+                  "chemistry": "化学", "biology": "生物", "sports": "体育", "arts": "艺术",
+                  "science": "科技", "comprehensive": "综合实践", "other": "素质拓展"}
+_LEVELS = ("启蒙", "基础", "提高", "精品", "兴趣", "进阶", "寒假", "周末")
+
+
+def _allocate(total: int, parts: int, rnd: random.Random) -> list[int]:
+    """Split `total` into `parts` uneven sizes (each between about half and 1.5 times the mean)
+    that add up exactly."""
+    if parts == 0:
+        return []
+    weights = [0.5 + rnd.random() for _ in range(parts)]
+    scale = total / sum(weights)
+    out, acc, done = [], 0.0, 0
+    for w in weights:
+        acc += w * scale
+        size = round(acc) - done
+        out.append(size)
+        done += size
+    return out
+
+
+@functools.cache
+def _old_county(region: str) -> str:
+    """A county of the same province that existed in 1965, for birth places."""
+    from stdnum.cn import ric
+
+    for code in sorted(regions.all_regions()):
+        if code[:2] == region[:2] and regions.get(code).level == "county":
+            body = f"{code}19650101001"
+            if ric.is_valid(body + ric.calc_check_digit(body + "0")):
+                return code
+    return "110101"
+
+
+def _has_tables(*names: str) -> bool:
+    import registry.models  # noqa: F401  every model the tree has so far
+
+    return all(name in db.metadata.tables for name in names) and all(
+        sa.inspect(db.session.connection()).has_table(name) for name in names)
 
 
 def _place(region: str) -> str:
