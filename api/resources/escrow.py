@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 
 from api.auth import SECURITY, principal, require
 from api.paging import paginate
-from api.schemas import FeedArgs, Instant, Money, PageArgs, Schema, feed_of, one_of, page_of
+from api.schemas import FeedArgs, Instant, Money, PageArgs, Schema, feed_of, page_of
 from registry.db import db
 from registry.escrow import accounts, alerts, ledger, mask_account
 from registry.escrow.models import ALERT_KINDS, KINDS
@@ -53,26 +53,14 @@ class AccountQuerySchema(PageArgs):
     institution_id = fields.Integer()
 
 
-class TransactionInSchema(Schema):
-    """One movement (documentation of the items of `transactions`)."""
-
-    bank_txn_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    occurred_at = Instant(required=True)
-    kind = fields.String(required=True, validate=one_of(KINDS))
-    amount = Money(required=True, positive=True)
-    balance_after = Money(allow_none=True, allow_negative=True,
-                          metadata={"description": "the bank's balance after this movement"})
-    student_ref = fields.String(allow_none=True, validate=validate.Length(max=64))
-    covers_lessons = fields.Integer(allow_none=True)
-    covers_until = fields.Date(allow_none=True)
-
-
 class StatementSchema(Schema):
     account_number = fields.String(required=True, validate=validate.Length(min=1, max=60))
     transactions = fields.List(fields.Dict(), required=True, validate=validate.Length(
         min=1, max=ledger.MAX_BATCH), metadata={
-        "description": "up to 10,000 movements, all or nothing; each as TransactionIn",
-        "items": {"$ref": "#/components/schemas/TransactionIn"}})
+        "description": "up to 10,000 movements, all or nothing; each has bank_txn_id, "
+        "occurred_at, kind, amount (positive yuan string), and optionally balance_after, "
+        "student_ref, covers_lessons, covers_until; kind is one of "
+        + ", ".join(KINDS) + "; occurred_at is ISO 8601 (no offset: +08:00)"})
 
 
 class AlertSchema(Schema):
