@@ -198,3 +198,29 @@ def test_acknowledging_an_alert_is_recorded_once(client, bank, account):
     assert client.post(f"/api/v1/escrow/alerts/{alert_id}/ack", headers=ccb).status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "escrow_alert.ack")) == 1
+
+
+def test_account_thresholds_can_be_changed_and_fall_back_to_the_region(client, bank, account):
+    r = client.patch(f"/api/v1/escrow/accounts/{account.id}", headers=bank, json={
+        "large_outflow_threshold": "100.00", "min_balance": "0.00"})
+    assert r.status_code == 200
+    assert (r.json["large_outflow_threshold"], r.json["min_balance"]) == ("100.00", "0.00")
+    post_statement(client, bank, account.account_number, txn("in", amount="500.00", at=T0))
+    r = post_statement(client, bank, account.account_number,
+                       txn("w", "withdrawal", "100.00", at=T0 + timedelta(hours=1)))
+    assert [a["kind"] for a in r.json["alerts"]] == ["LARGE_OUTFLOW"]
+    r = client.patch(f"/api/v1/escrow/accounts/{account.id}", headers=bank,
+                     json={"large_outflow_threshold": None})
+    assert r.json["large_outflow_threshold"] is None
+    r = client.patch(f"/api/v1/escrow/accounts/{account.id}", headers=bank,
+                     json={"min_balance": "1.001"})
+    assert r.status_code == 422 and "min_balance" in r.json["errors"]
+
+
+def test_supervisor_cannot_open_an_account_outside_its_region(client, supervisor):
+    inst = factories.institution(region_code="110105", uscc=factories.uscc(region="110105"))
+    r = client.post("/api/v1/escrow/accounts", headers=supervisor, json={
+        "institution_id": inst.id, "bank_code": "ICBC", "account_number": "6222000011110001",
+        "min_balance": "0.00"})
+    assert r.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EscrowAccount)) == 0
