@@ -389,7 +389,7 @@ class National:
                         _pg(rnd.sample(pool, min(len(pool), rnd.choice((1, 1, 2)))) if teacher
                             else []),
                         teacher and rnd.random() < 0.005, "US" if foreign_abroad else "CN",
-                        foreign_abroad, rnd.random() < 0.7, self.now, self.now)
+                        foreign_abroad, rnd.random() < 0.85, self.now, self.now)
                     sid += 1
 
         self.counts["staff"] = self.writer.write(
@@ -423,12 +423,16 @@ class National:
         n_sessions = self.n["sessions"]
         per_course = 10
         n_courses = max(1, n_sessions // per_course)
-        sizes = _allocate(n_courses, len(self.institutions), rnd)
+        # courses at institutions licensed today, and at 2% of the others (unlicensed teaching)
+        operating = [i[0] in self.licensed_until or rnd.random() < 0.02
+                     for i in self.institutions]
+        shares = iter(_allocate(n_courses, sum(operating), rnd))
+        sizes = [next(shares) if on else 0 for on in operating]
         kinds = list(self.institution_kinds())
         subject_pool = ("chinese", "math", "foreign_language", "physics", "chemistry", "biology")
         specs: list[tuple] = []  # per course: what its sessions need
         cst = timedelta(hours=8)
-        start_day = self.today - timedelta(days=60)
+        start_day = self.today - timedelta(days=21)
         budget = [n_sessions]
 
         def course_rows() -> Iterator[tuple]:
@@ -440,6 +444,8 @@ class National:
                     mode = {"blended": rnd.choice(("offline", "online"))}.get(delivery, delivery)
                     subject = rnd.choice(subject_pool) if category == "subject" else kind
                     audience = rnd.choice(audiences)
+                    if audience == "preschool" and mode == "online" and rnd.random() > 0.02:
+                        mode = "offline"
                     if mode == "online":
                         minutes = 40 if rnd.random() < 0.03 else 30
                     else:
@@ -468,9 +474,11 @@ class National:
             srnd, sid = self.rng("sessions"), first_session
             for cid, mode, minutes, weekly, teacher, count in specs:
                 day = start_day + timedelta(days=srnd.randrange(7))
+                if weekly and day.weekday() >= 5:  # subject lessons on school days
+                    day -= timedelta(days=day.weekday() - 4)
                 hour = srnd.choice((16, 17, 18, 19)) if mode == "offline" else \
                     srnd.choice((18, 19, 20))
-                minute = srnd.choice((0, 30))
+                minute = 0 if hour == 19 and mode == "offline" else srnd.choice((0, 30))
                 for _k in range(count):
                     when = day
                     if weekly and srnd.random() < 0.03:
