@@ -24,7 +24,7 @@ from registry.institutions import licences, services
 from registry.institutions.models import Institution
 
 # "seed.staff:load", "seed.escrow:load", ... (called in this order)
-EXTRA_LOADERS: list[str] = []
+EXTRA_LOADERS: list[str] = ["seed.demo_activity:load"]
 
 SEED = 2021
 ACTOR = access.SYSTEM

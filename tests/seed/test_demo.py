@@ -87,3 +87,24 @@ _seen: list = []
 def _record(institutions) -> int:
     _seen.append(len(institutions))
     return 0
+
+
+def test_demo_activity_shows_every_area(app):
+    """The demo has staff, timetables with breaches, custody alerts, a black list entry."""
+    import sqlalchemy as sa
+
+    from registry import access, audit
+    from registry.db import db
+    from seed import demo
+
+    with audit.acting_as(access.SYSTEM):
+        demo.load()
+        db.session.commit()
+    count = lambda table: db.session.scalar(sa.text(f"SELECT count(*) FROM {table}"))  # noqa: E731
+    assert count("staff") > 50
+    assert count("course_sessions") > 50
+    rules = set(db.session.scalars(sa.text("SELECT DISTINCT rule FROM breaches")))
+    assert {"OFFLINE_ENDS_AFTER_2030", "TEACHER_UNQUALIFIED"} <= rules
+    assert count("escrow_alerts") > 0
+    assert count("blacklist_entries") == 1
+    assert count("complaints") == 1
