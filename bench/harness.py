@@ -254,7 +254,8 @@ class Bench:
         gen = self.registry("seed", "national", "--scale", str(self.args.scale), "--seed",
                             str(self.args.seed))
         summary = gen["output"].strip().splitlines()[-1]
-        counts = dict((k, int(v)) for k, v in re.findall(r"(\w+) (\d+)", summary))
+        counts = {k: int(v) for k, v in re.findall(r"(\w+) (\d+)",
+                                                    summary.rsplit(" in ", 1)[0])}
         rows = sum(counts.values())
         self.facts["counts"] = counts
         self.record("generator (`registry seed national`)",
