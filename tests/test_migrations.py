@@ -17,3 +17,13 @@ def test_migrated_schema_matches_the_models(app):
 def test_rule_catalogue_is_seeded(app):
     count = db.session.scalar(sa.text("SELECT count(*) FROM rules"))
     assert count >= 28
+
+
+def test_migrations_form_one_line_of_history():
+    from alembic.script import ScriptDirectory
+
+    from registry import migrate
+
+    script = ScriptDirectory.from_config(migrate.config())
+    assert len(script.get_heads()) == 1
+    assert all(len(rev._all_down_revisions) <= 1 for rev in script.walk_revisions())

@@ -1,7 +1,7 @@
 """escrow custody, alerts and webhooks
 
 Revision ID: 0020
-Revises: 0002
+Revises: 0010
 Create Date: 2026-11-23 15:16:20.460239
 """
 from alembic import op
@@ -12,7 +12,7 @@ import registry.db  # noqa: F401
 from sqlalchemy.dialects import postgresql
 
 revision = '0020'
-down_revision = '0002'
+down_revision = '0010'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """white list, black list and complaints
 
 Revision ID: 0030
-Revises: 0002
+Revises: 0020
 Create Date: 2026-11-23 15:14:20.283313
 """
 from alembic import op
@@ -12,7 +12,7 @@ import registry.db  # noqa: F401
 from sqlalchemy.dialects import postgresql
 
 revision = '0030'
-down_revision = '0002'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """national-scale indexes: trigram name search, region prefixes, alert and breach feeds
 
 Revision ID: 0040
-Revises: 0002
+Revises: 0030
 Create Date: 2026-11-23 15:20:00
 """
 from alembic import op
 import sqlalchemy as sa  # noqa: F401
 
 revision = '0040'
-down_revision = '0002'
+down_revision = '0030'
 branch_labels = None
-depends_on = ('0020',)  # escrow_alerts
+depends_on = None
 
 
 def upgrade():
