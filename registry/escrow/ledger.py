@@ -169,24 +169,18 @@ def ingest(actor: Principal, account_number: str, items) -> Result:
     txns = parse(items)
     for t in txns:
         t.digest = _digest(account.account_number, t)
-    fresh, result = _drop_duplicates(account, txns, Result(account))
-    if not fresh:
-        return result
+    # One duplicate check, under the account's row lock: the lock serialises every writer of
+    # this account, so nothing can slip in between the check and the insert. (A replay takes
+    # the lock too; the lock statement leaves the row as it is, so a replay changes nothing.)
     _lock(account)
-    fresh, result = _drop_duplicates(account, fresh, result)  # a concurrent pusher won the race
+    fresh, result = _drop_duplicates(account, txns, Result(account))
     if not fresh:
         return result
     fresh.sort(key=lambda t: (t.occurred_at, t.index))
     before = {"balance": format_fen(account.balance), "txn_count": account.txn_count}
     limits = alerts.limits_for(account)
     history = _history(account, fresh[0].occurred_at - limits.window)
-    now = utcnow()
-    db.session.execute(sa.insert(EscrowTransaction), [{
-        "account_id": account.id, "bank_code": account.bank_code, "bank_txn_id": t.bank_txn_id,
-        "occurred_at": t.occurred_at, "kind": t.kind, "amount": t.amount, "delta": t.delta,
-        "balance_after": t.balance_after, "student_ref": t.student_ref,
-        "covers_lessons": t.covers_lessons, "covers_until": t.covers_until, "digest": t.digest,
-        "received_at": now} for t in fresh])
+    _insert(account, fresh)
     opening = account.balance
     account.balance = opening + sum(t.delta for t in fresh)
     latest = max(t.occurred_at for t in fresh)
@@ -196,6 +190,9 @@ def ingest(actor: Principal, account_number: str, items) -> Result:
     db.session.flush()
     result.alerts = alerts.evaluate(account, limits, fresh, history, opening)
     result.accepted = len(fresh)
+    # The audit record goes last, after everything else is flushed: it takes the audit chain's
+    # advisory lock, which is held until commit, so nothing else should run after it.
+    db.session.flush()
     audit.record("escrow.statement", "escrow_account", account.id, before, {
         "account_number": mask_account(account.account_number), "accepted": result.accepted,
         "duplicates": result.duplicates, "balance": format_fen(account.balance),
@@ -249,10 +246,28 @@ def _drop_duplicates(account: EscrowAccount, txns: list[Txn], result: Result):
 
 
 def _lock(account: EscrowAccount) -> None:
-    """Take the account's row lock (a write, so SQLite takes its writer lock too); reread it."""
+    """Take the account's row lock (a write, so SQLite takes its writer lock too); reread it.
+    The row is left as it is (updated_at moves only when a batch changes the balance)."""
     db.session.execute(sa.update(EscrowAccount).where(EscrowAccount.id == account.id)
-                       .values(updated_at=utcnow()))
+                       .values(updated_at=EscrowAccount.updated_at))
     db.session.refresh(account)
+
+
+_TXNS = EscrowTransaction.__table__
+
+
+def _insert(account: EscrowAccount, fresh: list[Txn]) -> None:
+    """Store the new movements with one Core executemany (no ORM bulk path, which splits the
+    rows into many statements by which optional fields are empty; psycopg pipelines it)."""
+    now = utcnow()
+    account_id, bank_code = account.id, account.bank_code
+    db.session.execute(sa.insert(_TXNS), [{
+        "account_id": account_id, "bank_code": bank_code, "bank_txn_id": t.bank_txn_id,
+        "occurred_at": t.occurred_at, "kind": t.kind, "amount": t.amount,
+        "delta": -t.amount if t.kind in OUTFLOWS else t.amount,
+        "balance_after": t.balance_after, "student_ref": t.student_ref,
+        "covers_lessons": t.covers_lessons, "covers_until": t.covers_until, "digest": t.digest,
+        "received_at": now} for t in fresh])
 
 
 def _history(account: EscrowAccount, since: datetime) -> list[tuple]:
