@@ -29,6 +29,7 @@ from registry.escrow.models import OUTFLOWS, Alert, AlertState, EscrowAccount
 from registry.institutions.models import Institution
 from registry.money import format_fen, parse_yuan
 from registry.rules import breaches, catalogue
+from registry.rules.models import Rule
 
 _FEED_LOCK = 0x455343524F57  # pg advisory lock key: alert ids commit in id order
 CAP_RULES = ("PREPAID_OVER_3_MONTHS", "PREPAID_OVER_60_LESSONS", "PREPAID_OVER_5000")
@@ -60,10 +61,15 @@ class Limits:
 def limits_for(account: EscrowAccount) -> Limits:
     """Regional parameters, with the account's own values winning."""
     region = account.region_code
-    p = {code: catalogue.params(code, region) for code in (
-        "BALANCE_BELOW_MINIMUM", "LARGE_OUTFLOW", "RAPID_DRAIN", "BALANCE_MISMATCH",
-        "PREPAID_OVER_CAP", "OUTFLOW_WHILE_BLACKLISTED") + CAP_RULES}
+    codes = ("BALANCE_BELOW_MINIMUM", "LARGE_OUTFLOW", "RAPID_DRAIN", "BALANCE_MISMATCH",
+             "PREPAID_OVER_CAP", "OUTFLOW_WHILE_BLACKLISTED") + CAP_RULES
+    # One query loads (or refreshes) the rules, so catalogue's per-code lookups below are
+    # answered from the session instead of one SELECT each on every statement batch (held in
+    # a local: the session's identity map only keeps weak references).
+    rules = db.session.scalars(sa.select(Rule).where(Rule.code.in_(codes))).all()
+    p = {code: catalogue.params(code, region) for code in codes}
     severity = {code: catalogue.rule(code).severity for code in p}
+    del rules
     inst = db.session.get(Institution, account.institution_id)
     drain, cap5000 = p["RAPID_DRAIN"], p["PREPAID_OVER_5000"]
     return Limits(
