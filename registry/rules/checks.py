@@ -128,12 +128,20 @@ class Context:
     staff: dict = field(default_factory=dict)
     _licensed: dict = field(default_factory=dict, repr=False)
     day_verdicts: dict = field(default_factory=dict, repr=False)
+    _active: tuple | None = field(default=None, repr=False)
 
     def licensed_deliveries(self, day: date) -> frozenset:
+        """The delivery modes of the institution's licences valid on `day` (cached per day;
+        the active licences' dates are picked out once per institution)."""
         hit = self._licensed.get(day)
         if hit is None:
+            active = self._active
+            if active is None:
+                active = self._active = tuple(
+                    (lic.issued_on, lic.expires_on, lic.delivery)
+                    for lic in self.institution.licences if lic.state == "active")
             hit = self._licensed[day] = frozenset(
-                lic.delivery for lic in self.institution.licences if lic.valid_on(day))
+                delivery for issued, expires, delivery in active if issued <= day <= expires)
         return hit
 
 

@@ -83,52 +83,83 @@ class World:
 
 
 # --- loading facts ----------------------------------------------------------------------------
+def _of(column, institution_ids: list[int]):
+    """`column` among these institutions (sorted ids). A dense run of ids (a rescan chunk)
+    becomes a range, which spares rendering and parsing hundreds of bound parameters per query;
+    rows of institutions in the range but not asked for are skipped by the caller."""
+    first, last = institution_ids[0], institution_ids[-1]
+    if len(institution_ids) > 8 and last - first < 2 * len(institution_ids):
+        return column.between(first, last)
+    return column.in_(institution_ids)
+
+
+def _rows(result, plain: bool) -> list:
+    """Every row of `result`. With `plain` (SQLAlchemy converts none of the columns) and on
+    PostgreSQL, the driver's own tuples: building result rows costs more than fetching them."""
+    if plain and result.dialect.name == "postgresql":
+        try:
+            return result.cursor.fetchall()
+        finally:
+            result.close()
+    return result.all()
+
+
 def _facts(institution_ids: list[int]) -> dict:
     """{institution_id: (InstitutionFacts, [(CourseFacts, [SessionFacts])], {id: StaffFacts})}"""
     S = CourseSession
 
     if not institution_ids:
         return {}
+    institution_ids = sorted(institution_ids)
     out = {}
     run = db.session.connection().execute
     licences = defaultdict(list)
+    make = checks.LicenceFacts
     for r in run(sa.select(
             Licence.institution_id, Licence.issued_on, Licence.expires_on, Licence.state,
-            Licence.delivery).where(Licence.institution_id.in_(institution_ids))):
-        licences[r[0]].append(checks.LicenceFacts(r[1], r[2], r[3], r[4]))
+            Licence.delivery).where(Licence.institution_id.in_(institution_ids))).all():
+        licences[r[0]].append(make(r[1], r[2], r[3], r[4]))
     for r in db.session.execute(sa.select(
             Institution.id, Institution.region_code, Institution.category, Institution.legal_form,
             Institution.audiences).where(Institution.id.in_(institution_ids))).all():
         inst = checks.InstitutionFacts(r[0], r[1], r[2], r[3], tuple(r[4] or ()),
                                        tuple(licences.get(r[0], ())))
         out[r[0]] = (inst, [], {})
-    for r in run(sa.select(
+    make = checks.StaffFacts
+    for r in _rows(run(sa.select(
             Staff.institution_id, Staff.id, Staff.name, Staff.role, Staff.teacher_cert_no,
             Staff.in_service_school_teacher, Staff.nationality, Staff.located_abroad,
-            Staff.full_time).where(Staff.institution_id.in_(institution_ids))):
-        out[r[0]][2][r[1]] = checks.StaffFacts(r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6],
-                                               bool(r[7]), bool(r[8]))
+            Staff.full_time).where(_of(Staff.institution_id, institution_ids))), True):
+        entry = out.get(r[0])
+        if entry is not None:
+            entry[2][r[1]] = make(r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6], bool(r[7]),
+                                  bool(r[8]))
     courses = {}
+    make = checks.CourseFacts
     for r in run(sa.select(
             Course.institution_id, Course.id, Course.title, Course.subject, Course.audience,
             Course.delivery, Course.lesson_minutes, Course.price_per_lesson, Course.class_size)
-            .where(Course.institution_id.in_(institution_ids)).order_by(Course.id)):
-        entry = (checks.CourseFacts(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]), [])
-        courses[r[1]] = entry[1]
-        out[r[0]][1].append(entry)
+            .where(_of(Course.institution_id, institution_ids)).order_by(Course.id)).all():
+        entry = out.get(r[0])
+        if entry is not None:
+            course = (make(r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8]), [])
+            courses[r[1]] = course[1]
+            entry[1].append(course)
     if courses:
         naive = sa.DateTime()  # skip the aware conversion: CST is UTC+8 all year
         stmt = (sa.select(S.course_id, S.id, sa.type_coerce(S.starts_at, naive),
                           sa.type_coerce(S.ends_at, naive), S.teacher_id)
                 .join(Course, Course.id == S.course_id)
-                .where(Course.institution_id.in_(institution_ids))
+                .where(_of(Course.institution_id, institution_ids))
                 .order_by(S.course_id, S.starts_at, S.id))
-        make, offset = checks.SessionFacts, CST_OFFSET
+        make, offset, get = checks.SessionFacts, CST_OFFSET, courses.get
         current_id, bucket = None, None
-        for course_id, sid, start, end, teacher in run(stmt):
+        # one chunk of institutions is fetched whole; memory stays bounded by the chunk
+        for course_id, sid, start, end, teacher in _rows(run(stmt), True):
             if course_id != current_id:
-                current_id, bucket = course_id, courses[course_id]
-            bucket.append(make(sid, start + offset, end + offset, teacher))
+                current_id, bucket = course_id, get(course_id)
+            if bucket is not None:
+                bucket.append(make(sid, start + offset, end + offset, teacher))
     return out
 
 
