@@ -2,14 +2,17 @@
 
 import hashlib
 
+import sqlalchemy as sa
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
+from sqlalchemy.orm import selectinload
 
 from api.paging import paginate
 from api.schemas import Instant, PageArgs, Schema, one_of, page_of
-from registry.institutions.models import CATEGORIES
+from registry.db import db
+from registry.institutions.models import CATEGORIES, Institution, Licence
 from registry.lists import blacklist, public, whitelist
 
 blp = Blueprint("public", __name__, description="Public look-ups: white list, black list, "
@@ -156,8 +159,27 @@ class Whitelist(MethodView):
         """Search the white list (approved institutions in good standing)"""
         stmt = whitelist.search(q=args.get("q"), region=args.get("region"),
                                 category=args.get("category"))
-        page = paginate(stmt, args)
+        page = paginate_counted(stmt, args)
         return page | {"items": [whitelist_item(i) for i in page["items"]]}
+
+
+def paginate_counted(stmt, args: dict) -> dict:
+    """`paginate` for the white list with fewer round trips: the page's licences come in one
+    IN query without their event history, and the total is counted only when the page cannot
+    tell it (a full page, or one past the end). A short page ends the list, so its total is
+    known. (COUNT(*) OVER () was measured slower at national scale: it materialises every
+    match before the top-N sort.)"""
+    page, per_page = args["page"], args["per_page"]
+    offset = (page - 1) * per_page
+    items = db.session.scalars(
+        stmt.options(selectinload(Institution.licences).lazyload(Licence.events))
+        .limit(per_page).offset(offset)).all()
+    if 0 < len(items) < per_page or (page == 1 and not items):
+        total = offset + len(items)
+    else:
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(
+            stmt.order_by(None).subquery()))
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
 @blp.route("/public/blacklist")

@@ -4,7 +4,7 @@ from datetime import date
 
 from flask import render_template, request, url_for
 
-from api.resources.public import MAX_DEPTH, cache_publicly, whitelist_item
+from api.resources.public import MAX_DEPTH, cache_publicly, paginate_counted, whitelist_item
 from api.web import web
 from registry import clock, regions
 from registry.db import db
@@ -74,9 +74,8 @@ def index():
     category = category if category in CATEGORIES else ""
     page = _page_number()
     stmt = whitelist.search(q=q, region=region, category=category)
-    total = db.session.scalar(db.select(db.func.count()).select_from(
-        stmt.order_by(None).subquery()))
-    rows = db.session.scalars(stmt.limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    found = paginate_counted(stmt, {"page": page, "per_page": PER_PAGE})
+    total, rows = found["total"], found["items"]
     args = {"q": q, "region": region, "category": category}
     return render_template(
         "web/index.html", items=[whitelist_item(i) for i in rows], args=args,

@@ -3,13 +3,17 @@
 The API's public schemas and the web pages both render these, so they cannot disagree.
 """
 
+from datetime import date, datetime
+
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
 from registry import clock, regions
 from registry.db import db
 from registry.errors import NotFound
-from registry.institutions.models import Institution
+from registry.institutions.models import Institution, Licence
 from registry.lists import blacklist, whitelist
+from registry.lists.models import BlacklistEntry, BlacklistLift, WhitelistInterval
 from registry.money import format_fen
 
 
@@ -36,22 +40,56 @@ def licences(inst: Institution) -> list[dict]:
                               reverse=True)]
 
 
+def _blacklisted_now():
+    """A correlated EXISTS: an unlifted black-list entry names the institution (see
+    `blacklist.is_blacklisted`), so the profile learns it in the same round trip."""
+    return (sa.select(BlacklistEntry.id)
+            .outerjoin(BlacklistLift, BlacklistLift.entry_id == BlacklistEntry.id)
+            .where(BlacklistEntry.institution_id == Institution.id, BlacklistLift.id.is_(None))
+            .exists())
+
+
+def _listed_since(intervals, today: date) -> datetime | None:
+    """`whitelist.listed_since` from the institution's intervals (newest first), in memory:
+    None unless an open interval covers today (`whitelist.is_listed`)."""
+    if not any(r.listed_until is None and r.licensed_until >= today for r in intervals):
+        return None
+    since = intervals[0].listed_from
+    for row in intervals[1:]:
+        if row.listed_until is None or row.listed_until < since:
+            break
+        since = row.listed_from
+    return since
+
+
 def profile(uscc: str) -> dict:
-    """The public profile of one institution, by its unified social credit code."""
-    inst = db.session.scalar(sa.select(Institution).where(
-        Institution.uscc == (uscc or "").strip().upper()))
-    if inst is None:
+    """The public profile of one institution, by its unified social credit code.
+
+    Two round trips of its own (institution with licences and black-list flag; white-list
+    intervals) plus one per PROFILE_PARTS entry; a blacklisted one adds the entry's reason.
+    """
+    row = db.session.execute(
+        sa.select(Institution, _blacklisted_now().label("blacklisted"))
+        .where(Institution.uscc == (uscc or "").strip().upper())
+        .options(joinedload(Institution.licences).lazyload(Licence.events))).unique().first()
+    if row is None:
         raise NotFound(f"no institution with USCC {uscc}")
-    status = list_status(inst.id)
-    entry = None
-    if status == "blacklisted":
-        entry = blacklist.entry_on(inst.id, clock.now())
+    inst, blacklisted = row
+    intervals = db.session.execute(
+        sa.select(WhitelistInterval.listed_from, WhitelistInterval.listed_until,
+                  WhitelistInterval.licensed_until)
+        .where(WhitelistInterval.institution_id == inst.id)
+        .order_by(WhitelistInterval.listed_from.desc())).all()
+    since = _listed_since(intervals, clock.today())
+    listed = "whitelisted" if since is not None else "not_listed"
+    status = "blacklisted" if blacklisted else listed
+    entry = blacklist.entry_on(inst.id, clock.now()) if blacklisted else None
     out = summary(inst) | {
         "status": inst.status,
         "licences": licences(inst),
         "list_status": status,
         "whitelisted": status == "whitelisted",
-        "listed_since": whitelist.listed_since(inst.id),
+        "listed_since": since,
         "blacklist": None if entry is None else {
             "reason_code": entry.reason_code, "reason": entry.reason,
             "decided_at": entry.decided_at},
@@ -84,8 +122,10 @@ def teachers(inst: Institution) -> dict:
     """Name, qualification and subjects, as published at the premises; nothing personal."""
     from registry.staff.models import Staff
 
-    rows = db.session.scalars(sa.select(Staff).where(
-        Staff.institution_id == inst.id, Staff.role == "teacher").order_by(Staff.name, Staff.id))
+    rows = db.session.execute(  # only published columns: nothing personal is even loaded
+        sa.select(Staff.name, Staff.teacher_cert_no, Staff.subjects)
+        .where(Staff.institution_id == inst.id, Staff.role == "teacher")
+        .order_by(Staff.name, Staff.id))
     return {"teachers": [{"name": t.name, "qualified": t.teacher_cert_no is not None,
                           "qualification": "教师资格证" if t.teacher_cert_no else None,
                           "subjects": list(t.subjects or [])} for t in rows]}
@@ -95,8 +135,10 @@ def courses(inst: Institution) -> dict:
     """Filed courses with their prices per lesson."""
     from registry.courses.models import Course
 
-    rows = db.session.scalars(sa.select(Course).where(Course.institution_id == inst.id)
-                              .order_by(Course.id))
+    rows = db.session.execute(
+        sa.select(Course.title, Course.subject, Course.audience, Course.delivery,
+                  Course.lesson_minutes, Course.price_per_lesson, Course.class_size)
+        .where(Course.institution_id == inst.id).order_by(Course.id))
     return {"courses": [{"title": c.title, "subject": c.subject, "audience": c.audience,
                          "delivery": c.delivery, "lesson_minutes": c.lesson_minutes,
                          "price_per_lesson": format_fen(c.price_per_lesson),
