@@ -54,12 +54,7 @@ def _listed_since(intervals, today: date) -> datetime | None:
     None unless an open interval covers today (`whitelist.is_listed`)."""
     if not any(r.listed_until is None and r.licensed_until >= today for r in intervals):
         return None
-    since = intervals[0].listed_from
-    for row in intervals[1:]:
-        if row.listed_until is None or row.listed_until < since:
-            break
-        since = row.listed_from
-    return since
+    return whitelist.unbroken_since(intervals)
 
 
 def profile(uscc: str) -> dict:

@@ -139,8 +139,13 @@ def listed_since(institution_id: int) -> datetime | None:
         .order_by(WhitelistInterval.listed_from.desc())).all()
     if not rows or not is_listed(institution_id):
         return None
-    since = rows[0].listed_from
-    for row in rows[1:]:
+    return unbroken_since(rows)
+
+
+def unbroken_since(intervals) -> datetime:
+    """The start of the unbroken run of listing that the newest interval ends (newest first)."""
+    since = intervals[0].listed_from
+    for row in intervals[1:]:
         if row.listed_until is None or row.listed_until < since:
             break
         since = row.listed_from
