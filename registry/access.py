@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from registry import regions
 from registry.db import UTCDateTime, db, utcnow
-from registry.errors import Conflict, Invalid, NotFound
+from registry.errors import Conflict, Forbidden, Invalid, NotFound
 
 ROLES = ("admin", "supervisor", "bank")
 
@@ -57,6 +57,21 @@ class Principal:
 
 
 SYSTEM = Principal(name="system", role="admin")
+
+
+def check_scope(actor: Principal, region_code: str | None) -> None:
+    """403 unless the actor's region covers `region_code`."""
+    if not actor.covers(region_code):
+        raise Forbidden(f"region {region_code} is outside your scope", code="out_of_scope")
+
+
+def get_in_scope(actor: Principal, model, row_id: int, noun: str):
+    """A row by id that carries a `region_code`: 404 when missing, 403 outside the scope."""
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise NotFound(f"no {noun} {row_id}")
+    check_scope(actor, row.region_code)
+    return row
 
 
 def _hash(raw: str) -> str:

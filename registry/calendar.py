@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from registry import audit, regions
-from registry.access import Principal
+from registry.access import Principal, check_scope
 from registry.db import UTCDateTime, db, snapshot, utcnow
-from registry.errors import Forbidden, Invalid
+from registry.errors import Invalid
 
 DAY_KINDS = ("holiday", "workday")
 VACATION_KINDS = ("winter", "summer")
@@ -144,8 +144,7 @@ def add_vacation(actor: Principal, data: dict) -> Vacation:
     code = data["region_code"]
     if not regions.exists(code):
         raise Invalid("region_code", f"{code} is not a GB/T 2260 region code")
-    if not actor.covers(code):
-        raise Forbidden(f"region {code} is outside your scope", code="out_of_scope")
+    check_scope(actor, code)
     if data["ends_on"] < data["starts_on"]:
         raise Invalid("ends_on", "the vacation ends before it starts")
     if data["ends_on"] - data["starts_on"] > timedelta(days=120):

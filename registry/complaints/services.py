@@ -6,7 +6,7 @@ import secrets
 import sqlalchemy as sa
 
 from registry import audit, clock, crypto, identifiers, regions
-from registry.access import Principal
+from registry.access import Principal, get_in_scope
 from registry.complaints.models import Complaint
 from registry.db import db, snapshot
 from registry.errors import Forbidden, Invalid, NotFound
@@ -47,12 +47,7 @@ def file(data: dict) -> Complaint:
 
 
 def get(actor: Principal, complaint_id: int) -> Complaint:
-    complaint = db.session.get(Complaint, complaint_id)
-    if complaint is None:
-        raise NotFound(f"no complaint {complaint_id}")
-    if not actor.covers(complaint.region_code):
-        raise Forbidden("the complaint is outside your region", code="out_of_scope")
-    return complaint
+    return get_in_scope(actor, Complaint, complaint_id, "complaint")
 
 
 def query(actor: Principal, *, status=None, category=None, institution_id=None):

@@ -5,10 +5,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from registry import audit, clock
-from registry.access import Principal
+from registry.access import Principal, check_scope, get_in_scope
 from registry.courses.models import BATCH_LIMIT, Course, CourseSession
 from registry.db import db, snapshot
-from registry.errors import Forbidden, Invalid, NotFound
+from registry.errors import Invalid
 from registry.institutions import services as institutions
 from registry.institutions.models import Institution
 from registry.rules import checks, engine
@@ -41,13 +41,7 @@ def file(actor: Principal, inst: Institution, data: dict) -> tuple[Course, list[
 
 
 def get(actor: Principal, course_id: int) -> Course:
-    course = db.session.get(Course, course_id)
-    if course is None:
-        raise NotFound(f"no course {course_id}")
-    if not actor.covers(course.region_code):
-        raise Forbidden(f"region {course.region_code} is outside your scope",
-                        code="out_of_scope")
-    return course
+    return get_in_scope(actor, Course, course_id, "course")
 
 
 def for_institution(actor: Principal, institution_id: int):
@@ -131,8 +125,8 @@ def dry_run(actor: Principal, data: dict) -> list[dict]:
     if institution_id is not None:
         inst = institutions.get(actor, institution_id)
         region = inst.region_code
-    elif region and not actor.covers(region):
-        raise Forbidden(f"region {region} is outside your scope", code="out_of_scope")
+    elif region:
+        check_scope(actor, region)
     region = region or actor.region_code
     sessions = data.get("sessions") or []
     teachers = validate_sessions(sessions, institution_id)

@@ -5,7 +5,7 @@ import re
 import sqlalchemy as sa
 
 from registry import audit
-from registry.access import Principal
+from registry.access import Principal, check_scope
 from registry.db import db, snapshot
 from registry.errors import Conflict, Forbidden, Invalid, NotFound
 from registry.escrow import mask_account
@@ -40,8 +40,8 @@ def open_account(actor: Principal, data: dict) -> EscrowAccount:
     inst = db.session.get(Institution, data["institution_id"])
     if inst is None:
         raise Invalid("institution_id", f"no institution {data['institution_id']}")
-    if actor.role != "bank" and not actor.covers(inst.region_code):
-        raise Forbidden(f"region {inst.region_code} is outside your scope", code="out_of_scope")
+    if actor.role != "bank":
+        check_scope(actor, inst.region_code)
     number = clean_number(data["account_number"])
     exists = db.session.scalar(sa.select(EscrowAccount.id).where(
         EscrowAccount.bank_code == bank_code, EscrowAccount.account_number == number))

@@ -3,9 +3,9 @@
 import sqlalchemy as sa
 
 from registry import audit, identifiers, regions
-from registry.access import Principal
+from registry.access import Principal, check_scope, get_in_scope
 from registry.db import db, snapshot
-from registry.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.errors import Conflict, Invalid
 from registry.institutions.models import Institution
 
 SORTABLE = {"id", "name", "uscc", "region_code", "created_at", "updated_at"}
@@ -18,7 +18,7 @@ on_change: list = []
 
 def register(actor: Principal, data: dict) -> Institution:
     data = _clean(data)
-    _check_scope(actor, data["region_code"])
+    check_scope(actor, data["region_code"])
     if db.session.scalar(sa.select(Institution.id).where(Institution.uscc == data["uscc"])):
         raise Conflict(f"an institution with USCC {data['uscc']} is registered already",
                        code="duplicate_uscc", errors={"uscc": ["already registered"]})
@@ -31,18 +31,14 @@ def register(actor: Principal, data: dict) -> Institution:
 
 
 def get(actor: Principal, institution_id: int) -> Institution:
-    inst = db.session.get(Institution, institution_id)
-    if inst is None:
-        raise NotFound(f"no institution {institution_id}")
-    _check_scope(actor, inst.region_code)
-    return inst
+    return get_in_scope(actor, Institution, institution_id, "institution")
 
 
 def update(actor: Principal, inst: Institution, changes: dict) -> Institution:
     before = snapshot(inst)
     merged = {k: getattr(inst, k) for k in EDITABLE} | {"uscc": inst.uscc} | changes
     clean = _clean(merged)
-    _check_scope(actor, clean["region_code"])
+    check_scope(actor, clean["region_code"])
     for key in EDITABLE:
         setattr(inst, key, clean[key])
     db.session.flush()
@@ -78,10 +74,6 @@ def _changed(inst: Institution) -> None:
     for listener in on_change:
         listener(inst)
 
-
-def _check_scope(actor: Principal, region_code: str) -> None:
-    if not actor.covers(region_code):
-        raise Forbidden(f"region {region_code} is outside your scope", code="out_of_scope")
 
 
 def _clean(data: dict) -> dict:

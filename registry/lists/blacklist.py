@@ -7,9 +7,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 
 from registry import audit, clock, regions
-from registry.access import Principal
+from registry.access import Principal, check_scope, get_in_scope
 from registry.db import db, snapshot
-from registry.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.errors import Conflict, Invalid
 from registry.institutions.models import Institution
 from registry.lists.models import BlacklistEntry, BlacklistLift
 
@@ -58,8 +58,7 @@ def add(actor: Principal, data: dict) -> BlacklistEntry:
         if not region_code or not regions.exists(region_code):
             raise Invalid("region_code", "name the region where the operator works")
         uscc = data.get("uscc")
-    if not actor.covers(region_code):
-        raise Forbidden(f"region {region_code} is outside your scope", code="out_of_scope")
+    check_scope(actor, region_code)
     reason = (data.get("reason") or "").strip()
     if not reason:
         raise Invalid("reason", "give the reason for blacklisting")
@@ -99,12 +98,7 @@ def lift(actor: Principal, entry: BlacklistEntry, reason: str) -> BlacklistEntry
 
 
 def get(actor: Principal, entry_id: int) -> BlacklistEntry:
-    entry = db.session.get(BlacklistEntry, entry_id)
-    if entry is None:
-        raise NotFound(f"no black-list entry {entry_id}")
-    if not actor.covers(entry.region_code):
-        raise Forbidden(f"region {entry.region_code} is outside your scope", code="out_of_scope")
-    return entry
+    return get_in_scope(actor, BlacklistEntry, entry_id, "black-list entry")
 
 
 def query(*, on: date | None = None, q: str | None = None, region: str | None = None,

@@ -3,9 +3,9 @@
 import sqlalchemy as sa
 
 from registry import audit, regions
-from registry.access import Principal
+from registry.access import Principal, get_in_scope
 from registry.db import db, snapshot
-from registry.errors import Conflict, Forbidden, NotFound
+from registry.errors import Conflict
 from registry.rules.models import Breach, BreachEvent, Rule
 
 
@@ -44,12 +44,7 @@ TRANSITIONS = {
 
 
 def get(actor: Principal, breach_id: int) -> Breach:
-    found = db.session.get(Breach, breach_id)
-    if found is None:
-        raise NotFound(f"no breach {breach_id}")
-    if not actor.covers(found.region_code):
-        raise Forbidden("this breach is outside your scope", code="out_of_scope")
-    return found
+    return get_in_scope(actor, Breach, breach_id, "breach")
 
 
 def history(breach: Breach) -> list[BreachEvent]:

@@ -4,9 +4,9 @@ by its keyed hash, and only ever shown or logged masked."""
 import sqlalchemy as sa
 
 from registry import audit, crypto, identifiers
-from registry.access import Principal
+from registry.access import Principal, get_in_scope
 from registry.db import db, snapshot
-from registry.errors import Conflict, Forbidden, Invalid, NotFound
+from registry.errors import Conflict, Invalid
 from registry.institutions import services as institutions
 from registry.institutions.models import Institution
 from registry.rules import engine
@@ -68,12 +68,7 @@ def add(actor: Principal, inst: Institution, data: dict) -> Staff:
 
 
 def get(actor: Principal, staff_id: int) -> Staff:
-    staff = db.session.get(Staff, staff_id)
-    if staff is None:
-        raise NotFound(f"no staff member {staff_id}")
-    if not actor.covers(staff.region_code):
-        raise Forbidden(f"region {staff.region_code} is outside your scope", code="out_of_scope")
-    return staff
+    return get_in_scope(actor, Staff, staff_id, "staff member")
 
 
 def update(actor: Principal, staff: Staff, changes: dict) -> Staff:
