@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from api.paging import paginate
 from api.schemas import Instant, PageArgs, Schema, one_of, page_of
 from registry.db import db
-from registry.institutions.models import CATEGORIES, Institution, Licence
+from registry.institutions.models import CATEGORIES, Institution
 from registry.lists import blacklist, public, whitelist
 
 blp = Blueprint("public", __name__, description="Public look-ups: white list, black list, "
@@ -172,7 +172,7 @@ def paginate_counted(stmt, args: dict) -> dict:
     page, per_page = args["page"], args["per_page"]
     offset = (page - 1) * per_page
     items = db.session.scalars(
-        stmt.options(selectinload(Institution.licences).lazyload(Licence.events))
+        stmt.options(selectinload(Institution.licences))
         .limit(per_page).offset(offset)).all()
     if 0 < len(items) < per_page or (page == 1 and not items):
         total = offset + len(items)

@@ -3,6 +3,7 @@
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from registry import audit, clock
 from registry.access import Principal
@@ -83,7 +84,7 @@ def query(actor: Principal, *, institution_id: int | None = None, status: str | 
             stmt = stmt.where(Licence.state == "revoked")
         else:
             stmt = stmt.where(Licence.state == status, Licence.expires_on >= today)
-    return stmt.order_by(Licence.id)
+    return stmt.options(selectinload(Licence.events)).order_by(Licence.id)
 
 
 def transition(lic: Licence, action: str, reason: str) -> Licence:

@@ -67,8 +67,9 @@ class Licence(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     institution: Mapped[Institution] = relationship(back_populates="licences")
+    # Loaded only where the history is shown (one licence, or licences.query's selectinload).
     events: Mapped[list["LicenceEvent"]] = relationship(
-        order_by="LicenceEvent.id", lazy="selectin", cascade="all, delete-orphan")
+        order_by="LicenceEvent.id", cascade="all, delete-orphan")
 
     def status_on(self, day: date) -> str:
         """active | suspended | revoked | expired, on a given date (revoked is final)."""

@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from registry import clock, regions
 from registry.db import db
 from registry.errors import NotFound
-from registry.institutions.models import Institution, Licence
+from registry.institutions.models import Institution
 from registry.lists import blacklist, whitelist
 from registry.lists.models import BlacklistEntry, BlacklistLift, WhitelistInterval
 from registry.money import format_fen
@@ -66,7 +66,7 @@ def profile(uscc: str) -> dict:
     row = db.session.execute(
         sa.select(Institution, _blacklisted_now().label("blacklisted"))
         .where(Institution.uscc == (uscc or "").strip().upper())
-        .options(joinedload(Institution.licences).lazyload(Licence.events))).unique().first()
+        .options(joinedload(Institution.licences))).unique().first()
     if row is None:
         raise NotFound(f"no institution with USCC {uscc}")
     inst, blacklisted = row
