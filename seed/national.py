@@ -177,6 +177,10 @@ class National:
             tables += ["escrow_accounts", "escrow_transactions", "escrow_alerts"]
         for table in tables:
             self.writer.fix_sequence(table)
+        if _has_tables("public_profiles"):  # COPY bypasses the session events that keep them
+            from registry.lists import profiles
+
+            self.counts["public_profiles"] = profiles.rebuild_all()
         audit.record("seed.national", "dataset", f"national:{self.seed}:{self.scale}", None,
                      {"scale": self.scale, "seed": self.seed, "counts": self.counts})
         return self.counts

@@ -4,6 +4,7 @@ them (licences, institutions) and to custody, which must know who is blacklisted
 from registry.institutions import licences as _licences
 from registry.institutions import services as _institutions
 from registry.lists import blacklist as _blacklist
+from registry.lists import profiles as _profiles  # noqa: F401  (its session events)
 from registry.lists import whitelist as _whitelist
 
 

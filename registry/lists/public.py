@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload
 from registry import clock, regions
 from registry.db import db
 from registry.errors import NotFound
-from registry.institutions.models import Institution
+from registry.institutions.models import Institution, Licence
 from registry.lists import blacklist, whitelist
 from registry.lists.models import BlacklistEntry, BlacklistLift, WhitelistInterval
 from registry.money import format_fen
@@ -31,11 +31,16 @@ def summary(inst: Institution) -> dict:
             "delivery": inst.delivery}
 
 
+def licence(lic, today: date) -> dict:
+    """A licence as published (a Licence or a row of the same columns)."""
+    return {"number": lic.number, "issuer": lic.issuer, "delivery": lic.delivery,
+            "status": Licence.status_on(lic, today), "issued_on": lic.issued_on,
+            "expires_on": lic.expires_on}
+
+
 def licences(inst: Institution) -> list[dict]:
     today = clock.today()
-    return [{"number": lic.number, "issuer": lic.issuer, "delivery": lic.delivery,
-             "status": lic.status_on(today), "issued_on": lic.issued_on,
-             "expires_on": lic.expires_on}
+    return [licence(lic, today)
             for lic in sorted(inst.licences, key=lambda lic: (lic.expires_on, lic.id),
                               reverse=True)]
 
@@ -94,51 +99,65 @@ def profile(uscc: str) -> dict:
         "custody_accounts": [],
     }
     for part in PROFILE_PARTS:
-        out.update(part(inst))
+        out.update(part([inst.id], db.session).get(inst.id, {}))
     return out
 
 
-def custody(inst: Institution) -> dict:
+def custody(ids: list[int], session) -> dict[int, dict]:
     """The custodian bank and the account, masked: parents check where they should pay."""
     from registry.escrow import mask_account
     from registry.escrow.models import Bank, EscrowAccount
 
-    rows = db.session.execute(
-        sa.select(EscrowAccount.bank_code, EscrowAccount.account_number, Bank.name)
+    rows = session.execute(
+        sa.select(EscrowAccount.institution_id, EscrowAccount.bank_code,
+                  EscrowAccount.account_number, Bank.name)
         .outerjoin(Bank, Bank.code == EscrowAccount.bank_code)
-        .where(EscrowAccount.institution_id == inst.id)
-        .order_by(EscrowAccount.id.desc())).all()
-    accounts = [{"bank_code": r.bank_code, "bank_name": r.name,
-                 "account_number": mask_account(r.account_number)} for r in rows]
-    return {"custody": accounts[0] if accounts else None, "custody_accounts": accounts}
+        .where(EscrowAccount.institution_id.in_(ids))
+        .order_by(EscrowAccount.id.desc()))
+    accounts: dict[int, list] = {}
+    for r in rows:
+        accounts.setdefault(r.institution_id, []).append({
+            "bank_code": r.bank_code, "bank_name": r.name,
+            "account_number": mask_account(r.account_number)})
+    return {i: {"custody": a[0], "custody_accounts": a} for i, a in accounts.items()}
 
 
-def teachers(inst: Institution) -> dict:
+def teachers(ids: list[int], session) -> dict[int, dict]:
     """Name, qualification and subjects, as published at the premises; nothing personal."""
     from registry.staff.models import Staff
 
-    rows = db.session.execute(  # only published columns: nothing personal is even loaded
-        sa.select(Staff.name, Staff.teacher_cert_no, Staff.subjects)
-        .where(Staff.institution_id == inst.id, Staff.role == "teacher")
+    rows = session.execute(  # only published columns: nothing personal is even loaded
+        sa.select(Staff.institution_id, Staff.name, Staff.teacher_cert_no, Staff.subjects)
+        .where(Staff.institution_id.in_(ids), Staff.role == "teacher")
         .order_by(Staff.name, Staff.id))
-    return {"teachers": [{"name": t.name, "qualified": t.teacher_cert_no is not None,
-                          "qualification": "教师资格证" if t.teacher_cert_no else None,
-                          "subjects": list(t.subjects or [])} for t in rows]}
+    out: dict[int, dict] = {}
+    for t in rows:
+        out.setdefault(t.institution_id, {"teachers": []})["teachers"].append({
+            "name": t.name, "qualified": t.teacher_cert_no is not None,
+            "qualification": "教师资格证" if t.teacher_cert_no else None,
+            "subjects": list(t.subjects or [])})
+    return out
 
 
-def courses(inst: Institution) -> dict:
+def courses(ids: list[int], session) -> dict[int, dict]:
     """Filed courses with their prices per lesson."""
     from registry.courses.models import Course
 
-    rows = db.session.execute(
-        sa.select(Course.title, Course.subject, Course.audience, Course.delivery,
-                  Course.lesson_minutes, Course.price_per_lesson, Course.class_size)
-        .where(Course.institution_id == inst.id).order_by(Course.id))
-    return {"courses": [{"title": c.title, "subject": c.subject, "audience": c.audience,
-                         "delivery": c.delivery, "lesson_minutes": c.lesson_minutes,
-                         "price_per_lesson": format_fen(c.price_per_lesson),
-                         "class_size": c.class_size} for c in rows]}
+    rows = session.execute(
+        sa.select(Course.institution_id, Course.title, Course.subject, Course.audience,
+                  Course.delivery, Course.lesson_minutes, Course.price_per_lesson,
+                  Course.class_size)
+        .where(Course.institution_id.in_(ids)).order_by(Course.id))
+    out: dict[int, dict] = {}
+    for c in rows:
+        out.setdefault(c.institution_id, {"courses": []})["courses"].append({
+            "title": c.title, "subject": c.subject, "audience": c.audience,
+            "delivery": c.delivery, "lesson_minutes": c.lesson_minutes,
+            "price_per_lesson": format_fen(c.price_per_lesson), "class_size": c.class_size})
+    return out
 
 
-# Callables (Institution -> dict) adding parts other areas own: teachers, courses, custody.
+# Parts other areas own, for many institutions at once: (ids, session) -> {id: {field: value}}
+# (an institution with nothing to show is left out). The live profile and the stored one
+# (registry.lists.profiles) both use them.
 PROFILE_PARTS: list = [teachers, courses, custody]
