@@ -11,7 +11,6 @@ that date the lookup computes the profile live until `registry lists refresh` re
 import hashlib
 import json
 from datetime import date, datetime, timedelta
-from itertools import chain
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -81,7 +80,10 @@ def lookup(uscc: str) -> tuple[bytes, str]:
     """Body and ETag by USCC: the stored row in one query, else (missing, or stale by date)
     the live computation, so the answer is never older than the tables."""
     key = (uscc or "").strip().upper()
-    row = db.session.execute(_READ, {"uscc": key}).first()
+    # One statement is atomic by itself: in autocommit it needs no BEGIN and no ROLLBACK, the
+    # two round trips a session transaction would add to it.
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        row = conn.execute(_READ, {"uscc": key}).first()
     if row is not None:
         today = clock.today()
         if row.built_on <= today and (row.fresh_until is None or today < row.fresh_until):
@@ -255,8 +257,9 @@ _WATCHED: dict | None = None
 
 
 def _watched() -> dict:
-    """Class -> (attribute naming what it belongs to, what that is): every class whose rows the
-    profile shows."""
+    """Class -> (attribute naming what it belongs to, what that is, the attributes the profile
+    shows): a changed row of these classes changes its institution's profile. An update that
+    touches none of the shown attributes (a custody balance, a course's stale flag) does not."""
     global _WATCHED
     if _WATCHED is None:
         from registry.courses.models import Course
@@ -265,23 +268,40 @@ def _watched() -> dict:
         from registry.lists.models import BlacklistEntry, BlacklistLift, WhitelistInterval
         from registry.staff.models import Staff
 
-        _WATCHED = {Institution: ("id", "inst"), Licence: ("institution_id", "inst"),
-                    BlacklistEntry: ("institution_id", "inst"),
-                    WhitelistInterval: ("institution_id", "inst"),
-                    Staff: ("institution_id", "inst"), Course: ("institution_id", "inst"),
-                    EscrowAccount: ("institution_id", "inst"),
-                    BlacklistLift: ("entry_id", "entry"), Bank: ("code", "bank")}
+        _WATCHED = {
+            Institution: ("id", "inst", ("uscc", "name", "category", "non_subject_type",
+                                         "region_code", "address", "delivery", "status")),
+            Licence: ("institution_id", "inst", ("institution_id", "number", "issuer",
+                                                 "delivery", "state", "issued_on",
+                                                 "expires_on")),
+            BlacklistEntry: ("institution_id", "inst", ("institution_id", "reason_code",
+                                                        "reason", "decided_at")),
+            BlacklistLift: ("entry_id", "entry", ("entry_id", "decided_at")),
+            WhitelistInterval: ("institution_id", "inst", ("institution_id", "listed_from",
+                                                           "listed_until", "licensed_until")),
+            Staff: ("institution_id", "inst", ("institution_id", "name", "role",
+                                               "teacher_cert_no", "subjects")),
+            Course: ("institution_id", "inst", ("institution_id", "title", "subject",
+                                                "audience", "delivery", "lesson_minutes",
+                                                "price_per_lesson", "class_size")),
+            EscrowAccount: ("institution_id", "inst", ("institution_id", "bank_code",
+                                                       "account_number")),
+            Bank: ("code", "bank", ("code", "name")),
+        }
     return _WATCHED
 
 
-def _note(session: Session, objects, load: bool) -> None:
+def _note(session: Session, objects, load: bool, dirty: bool = False) -> None:
     watched = _watched()
     for obj in objects:
         kind = watched.get(type(obj))
         if kind is None:
             continue
-        attr, what = kind
+        attr, what, shown = kind
         state = sa.inspect(obj)
+        if dirty and not any(
+                state.attrs[a].history.has_changes() for a in shown):
+            continue
         if attr in state.unloaded:
             if not load or state.key is None:
                 continue
@@ -294,12 +314,14 @@ def _note(session: Session, objects, load: bool) -> None:
 
 @sa.event.listens_for(Session, "before_flush")
 def _before_flush(session, context, instances) -> None:
-    _note(session, chain(session.dirty, session.deleted), load=True)  # old owners too
+    _note(session, session.dirty, load=True, dirty=True)  # old owners too
+    _note(session, session.deleted, load=True)
 
 
 @sa.event.listens_for(Session, "after_flush")
 def _after_flush(session, context) -> None:
-    _note(session, chain(session.new, session.dirty), load=False)  # new rows have ids now
+    _note(session, session.new, load=False)  # new rows have their ids now
+    _note(session, session.dirty, load=False, dirty=True)
 
 
 @sa.event.listens_for(Session, "before_commit")

@@ -227,3 +227,19 @@ def test_the_national_generator_leaves_every_profile_built(app):
         assert profiles.refresh() > 0
         db.session.commit()
     assert assert_all_current() == counts["institutions"]
+
+
+def test_writes_the_profile_does_not_show_leave_the_row_alone(app, client, full):
+    from registry.escrow.models import EscrowAccount
+
+    clock.freeze(T0 + timedelta(hours=1))
+    number = db.session.scalars(sa.select(EscrowAccount.account_number).where(
+        EscrowAccount.institution_id == full.id)).one()
+    bank = factories.auth(factories.token("bank", bank="ICBC", name="icbc"))
+    before = stored(full).updated_at
+    resp = client.post("/api/v1/escrow/statements", headers=bank, json={
+        "account_number": number, "transactions": [factories.txn("t1", at=T0)]})
+    assert resp.status_code == 200, resp.json
+    assert db.session.scalar(sa.select(EscrowAccount.txn_count)) == 1  # the balance moved
+    assert stored(full).updated_at == before  # and the profile was not rebuilt for it
+    assert_all_current()

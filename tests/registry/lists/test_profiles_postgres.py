@@ -3,7 +3,6 @@
 import threading
 
 import pytest
-import sqlalchemy as sa
 
 from registry import access, audit
 from registry.db import db
@@ -65,10 +64,10 @@ def test_two_writers_to_one_institution_leave_a_body_with_both_changes(app):
     for round_ in range(6):
         address, bank = f"文三路{round_}号", f"中国银行{round_}"
 
-        def move():
+        def move(address=address):
             db.session.get(Institution, inst_id).address = address
 
-        def rename():
+        def rename(bank=bank):
             db.session.get(Bank, "BOC").name = bank
 
         _together(app, move, rename)
