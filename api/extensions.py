@@ -1,6 +1,7 @@
 """Extensions, created unbound; the app factory binds them."""
 
 import marshmallow as ma
+from flask import request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_smorest import Api
@@ -28,5 +29,13 @@ class RegistryApi(Api):
 
 api = RegistryApi(spec_kwargs={"extra_plugins": [ErrorResponses(ProblemSchema)]})
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+@limiter.request_filter
+def _public_reads() -> bool:
+    """The public reads (white list, black list, profiles) carry no limit, so they skip the
+    limiter's per-request resolution of limits, which costs more than a stored profile lookup.
+    Writes, the public complaint form among them, are checked as before."""
+    return request.method in ("GET", "HEAD") and request.blueprint == "public"
 
 __all__ = ["api", "db", "limiter"]
