@@ -116,23 +116,24 @@ def _build_chunk(session: Session, ids: list[int]) -> list[dict]:
     inst_rows = session.execute(sa.select(
         Institution.id, Institution.uscc, Institution.name, Institution.category,
         Institution.non_subject_type, Institution.region_code, Institution.address,
-        Institution.delivery, Institution.status).where(Institution.id.in_(ids))).all()
+        Institution.delivery, Institution.status)
+        .where(public.among(Institution.id, ids, session))).all()
     lics = _grouped(session.execute(sa.select(
         Licence.institution_id, Licence.id, Licence.number, Licence.issuer, Licence.delivery,
         Licence.state, Licence.issued_on, Licence.expires_on)
-        .where(Licence.institution_id.in_(ids))
+        .where(public.among(Licence.institution_id, ids, session))
         .order_by(Licence.expires_on.desc(), Licence.id.desc())))
     entries = _grouped(session.execute(sa.select(
         BlacklistEntry.institution_id, BlacklistEntry.id, BlacklistEntry.reason_code,
         BlacklistEntry.reason, BlacklistEntry.decided_at,
         BlacklistLift.decided_at.label("lifted_at"))
         .outerjoin(BlacklistLift, BlacklistLift.entry_id == BlacklistEntry.id)
-        .where(BlacklistEntry.institution_id.in_(ids))
+        .where(public.among(BlacklistEntry.institution_id, ids, session))
         .order_by(BlacklistEntry.decided_at.desc(), BlacklistEntry.id.desc())))
     intervals = _grouped(session.execute(sa.select(
         WhitelistInterval.institution_id, WhitelistInterval.listed_from,
         WhitelistInterval.listed_until, WhitelistInterval.licensed_until)
-        .where(WhitelistInterval.institution_id.in_(ids))
+        .where(public.among(WhitelistInterval.institution_id, ids, session))
         .order_by(WhitelistInterval.listed_from.desc())))
     parts = [part(ids, session) for part in public.PROFILE_PARTS]
     out = []
@@ -214,6 +215,7 @@ def rebuild(ids, session: Session | None = None) -> int:
     """Rebuild these institutions' rows now (locking the institutions on PostgreSQL, so a
     concurrent change to one of them is read once its transaction commits)."""
     from registry.institutions.models import Institution
+    from registry.lists import public
 
     session = session or db.session
     ids = sorted(set(ids))
@@ -221,7 +223,8 @@ def rebuild(ids, session: Session | None = None) -> int:
         chunk = ids[start:start + CHUNK]
         if session.get_bind().dialect.name == "postgresql":
             # NO KEY UPDATE: it does not wait for rows that merely reference the institution
-            session.execute(sa.select(Institution.id).where(Institution.id.in_(chunk))
+            session.execute(sa.select(Institution.id)
+                            .where(public.among(Institution.id, chunk, session))
                             .order_by(Institution.id).with_for_update(key_share=True))
         store(session, *build(chunk, session))
     return len(ids)

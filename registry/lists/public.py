@@ -3,6 +3,7 @@
 The API's public schemas and the web pages both render these, so they cannot disagree.
 """
 
+import json
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -103,6 +104,16 @@ def profile(uscc: str) -> dict:
     return out
 
 
+def among(column, ids: list[int], session):
+    """`column IN ids`; on PostgreSQL one array parameter (= ANY), not a parameter per id that
+    the driver would parse out of a long statement for every chunk."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
 def custody(ids: list[int], session) -> dict[int, dict]:
     """The custodian bank and the account, masked: parents check where they should pay."""
     from registry.escrow import mask_account
@@ -112,7 +123,7 @@ def custody(ids: list[int], session) -> dict[int, dict]:
         sa.select(EscrowAccount.institution_id, EscrowAccount.bank_code,
                   EscrowAccount.account_number, Bank.name)
         .outerjoin(Bank, Bank.code == EscrowAccount.bank_code)
-        .where(EscrowAccount.institution_id.in_(ids))
+        .where(among(EscrowAccount.institution_id, ids, session))
         .order_by(EscrowAccount.id.desc()))
     accounts: dict[int, list] = {}
     for r in rows:
@@ -126,16 +137,19 @@ def teachers(ids: list[int], session) -> dict[int, dict]:
     """Name, qualification and subjects, as published at the premises; nothing personal."""
     from registry.staff.models import Staff
 
-    rows = session.execute(  # only published columns: nothing personal is even loaded
-        sa.select(Staff.institution_id, Staff.name, Staff.teacher_cert_no, Staff.subjects)
-        .where(Staff.institution_id.in_(ids), Staff.role == "teacher")
+    rows = session.execute(  # only published facts: nothing personal is even loaded
+        sa.select(Staff.institution_id, Staff.name,
+                  Staff.teacher_cert_no.is_not(None).label("qualified"),
+                  sa.cast(Staff.subjects, sa.Text).label("subjects"))  # parsed once, below
+        .where(among(Staff.institution_id, ids, session), Staff.role == "teacher")
         .order_by(Staff.name, Staff.id))
     out: dict[int, dict] = {}
     for t in rows:
+        qualified = bool(t.qualified)
         out.setdefault(t.institution_id, {"teachers": []})["teachers"].append({
-            "name": t.name, "qualified": t.teacher_cert_no is not None,
-            "qualification": "教师资格证" if t.teacher_cert_no else None,
-            "subjects": list(t.subjects or [])})
+            "name": t.name, "qualified": qualified,
+            "qualification": "教师资格证" if qualified else None,
+            "subjects": list(json.loads(t.subjects) or []) if t.subjects else []})
     return out
 
 
@@ -147,7 +161,7 @@ def courses(ids: list[int], session) -> dict[int, dict]:
         sa.select(Course.institution_id, Course.title, Course.subject, Course.audience,
                   Course.delivery, Course.lesson_minutes, Course.price_per_lesson,
                   Course.class_size)
-        .where(Course.institution_id.in_(ids)).order_by(Course.id))
+        .where(among(Course.institution_id, ids, session)).order_by(Course.id))
     out: dict[int, dict] = {}
     for c in rows:
         out.setdefault(c.institution_id, {"courses": []})["courses"].append({
