@@ -159,10 +159,11 @@ class Statements(MethodView):
     def post(self, data):
         """Report movements on a custody account (idempotent on bank_txn_id)"""
         result = ledger.ingest(principal(), data["account_number"], data["transactions"])
-        db.session.commit()
-        return {"accepted": result.accepted, "duplicates": result.duplicates,
+        body = {"accepted": result.accepted, "duplicates": result.duplicates,
                 "duplicate_ids": result.duplicate_ids, "balance": result.account.balance,
                 "balance_as_of": result.account.balance_as_of, "alerts": result.alerts}
+        db.session.commit()  # (read before: the commit expires the account, a reread each)
+        return body
 
 
 @blp.route("/escrow/alerts")
