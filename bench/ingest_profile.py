@@ -49,6 +49,8 @@ def main() -> None:
     p.add_argument("--batches", type=int, default=10, help="batches of 1,000 per account")
     p.add_argument("--profile", action="store_true", help="print a cProfile of the posts")
     p.add_argument("--sql", action="store_true", help="print SQL time per statement")
+    p.add_argument("--stages", action="store_true",
+                   help="print CPU time per stage (this thread, per transaction)")
     p.add_argument("--root", help="the checkout whose code runs (default: this one)")
     args = p.parse_args()
     url = sa.make_url(args.postgres).set(drivername="postgresql+psycopg")
@@ -114,6 +116,7 @@ def run(db_url: str, args) -> None:
         if args.sql:
             sa.event.listen(db.engine, "before_cursor_execute", before)
             sa.event.listen(db.engine, "after_cursor_execute", after)
+        stages = _instrument() if args.stages else None
         client = app.test_client()
         profiler = cProfile.Profile() if args.profile else None
         client.post("/api/v1/escrow/statements", headers=head, data=b"{}")  # warm up
@@ -146,13 +149,69 @@ def run(db_url: str, args) -> None:
             for key, ts in sorted(timings.items(), key=lambda kv: -sum(kv[1])):
                 print(f"  {sum(ts) / len(bodies) * 1000:7.2f}  x{len(ts) / len(bodies):4.1f}  "
                       f"{key}")
+        if stages:
+            print("CPU per transaction by stage (µs; nested stages are inside their parent):")
+            for label, spent in stages.items():
+                print(f"  {spent / rows * 1e6:6.2f}  {label}")
         if profiler:
             stats = pstats.Stats(profiler)
             stats.sort_stats("cumulative").print_stats(45)
             stats.sort_stats("tottime").print_stats(30)
+            stats.print_callees("limits_for|_history|record|evaluate")
         print(json.dumps({"root": str(ROOT), "api_tps": round(api), "copy_rps": round(copy),
                           "api_py_us": round(py_us, 2), "api_pg_us": round(pg_us, 2),
                           "copy_py_us": round(copy_py, 2), "copy_pg_us": round(copy_pg, 2)}))
+
+
+STAGES = (  # (module, function): whichever of them the code under test has
+    ("webargs.flaskparser", "FlaskParser._raw_load_json", "JSON decoding"),
+    ("marshmallow.schema", "Schema.load", "request schema (marshmallow)"),
+    ("registry.escrow.ledger", "ingest", "ledger.ingest (all below)"),
+    ("registry.escrow.accounts", "find_for_bank", "  account lookup / lock"),
+    ("registry.escrow.ledger", "_lock", "  account lock"),
+    ("registry.escrow.ledger", "parse", "  parse"),
+    ("registry.escrow.ledger", "_digest", "  digests"),
+    ("registry.escrow.ledger", "_drop_duplicates", "  duplicate check"),
+    ("registry.escrow.alerts", "limits_for", "  alert limits"),
+    ("registry.rules.catalogue", "params_of", "    rule parameters"),
+    ("registry.escrow.ledger", "_history", "  history read"),
+    ("registry.escrow.ledger", "_copy", "  COPY (client side and wait)"),
+    ("registry.escrow.ledger", "_insert", "  insert"),
+    ("registry.escrow.alerts", "evaluate", "  alert evaluation"),
+    ("registry.escrow.alerts", "is_blacklisted", "    black-list check"),
+    ("registry.audit", "record", "  audit event"),
+    ("sqlalchemy.orm.scoping", "scoped_session.commit", "commit"),
+    ("marshmallow.schema", "Schema.dump", "response dump (marshmallow)"),
+)
+
+
+def _instrument() -> dict:
+    """Wrap each stage's function to add up the CPU time this thread spends in it."""
+    import functools
+    import importlib
+
+    spent: dict[str, float] = {}
+    for module, name, label in STAGES:
+        owner = importlib.import_module(module)
+        *cls, fn = name.split(".")
+        if cls:
+            owner = getattr(owner, cls[0], None)
+        original = getattr(owner, fn, None) if owner is not None else None
+        if original is None:
+            continue
+        spent[label] = 0.0
+
+        def wrap(original, label):
+            @functools.wraps(original)
+            def timed(*a, **k):
+                t0 = time.thread_time()
+                try:
+                    return original(*a, **k)
+                finally:
+                    spent[label] += time.thread_time() - t0
+            return timed
+        setattr(owner, fn, wrap(original, label))
+    return spent
 
 
 def raw_copy(db, batches: dict) -> tuple[float, float, float]:
