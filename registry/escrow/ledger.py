@@ -393,7 +393,8 @@ def _copy(account: EscrowAccount, fresh: list[Txn], now: datetime, *,
     """COPY the rows in the session's own transaction. Tentative: inside a savepoint, and an
     id stored before rolls it back and answers False. Otherwise a unique violation (a
     concurrent push of the same id to another account of the bank) surfaces as SQLAlchemy's
-    IntegrityError, as an insert's would, so the API still answers 409."""
+    IntegrityError, as an insert's would, so the API still answers 409 (and a value PostgreSQL
+    cannot hold, a NUL character, its DataError: 422)."""
     account_id, bank_code = account.id, account.bank_code
     raw = db.session.connection().connection.driver_connection
     try:
@@ -411,10 +412,8 @@ def _copy(account: EscrowAccount, fresh: list[Txn], now: datetime, *,
             raise sa.exc.IntegrityError(_COPY_SQL, None, error) from error
         raw.execute("ROLLBACK TO SAVEPOINT ledger_copy")
         return False
-    except psycopg.IntegrityError as error:
-        raise sa.exc.IntegrityError(_COPY_SQL, None, error) from error
-    except psycopg.DataError as error:  # a value PostgreSQL cannot hold (a NUL character)
-        raise sa.exc.DataError(_COPY_SQL, None, error) from error
+    except psycopg.Error as error:  # as SQLAlchemy would wrap it: the API's handlers answer
+        raise sa.exc.DBAPIError.instance(_COPY_SQL, None, error, psycopg.Error) from error
     return True
 
 
