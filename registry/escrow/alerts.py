@@ -63,7 +63,7 @@ def limits_for(account: EscrowAccount) -> Limits:
              "PREPAID_OVER_CAP", "OUTFLOW_WHILE_BLACKLISTED") + CAP_RULES
     found = catalogue.params_of(codes, account.region_code)
     p = {code: params for code, (_, params) in found.items()}
-    severity = {code: rule.severity for code, (rule, _) in found.items()}
+    severity = {code: level for code, (level, _) in found.items()}
     category = db.session.scalar(sa.select(Institution.category)
                                  .where(Institution.id == account.institution_id))
     drain, cap5000 = p["RAPID_DRAIN"], p["PREPAID_OVER_5000"]
