@@ -263,11 +263,12 @@ def _raise(account: EscrowAccount, limits: Limits, pending: list[tuple[str, dict
         return []
     if is_postgres():
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FEED_LOCK})
-    inst = db.session.get(Institution, account.institution_id)
+    uscc = db.session.scalar(sa.select(Institution.uscc)
+                             .where(Institution.id == account.institution_id))
     now = utcnow()
     rows = [Alert(kind=kind, severity=limits.severity.get(kind, "high"), account_id=account.id,
                   account_number=account.account_number, bank_code=account.bank_code,
-                  institution_id=account.institution_id, uscc=inst.uscc,
+                  institution_id=account.institution_id, uscc=uscc,
                   region_code=account.region_code, created_at=now, details=details)
             for kind, details in pending]
     db.session.add_all(rows)
