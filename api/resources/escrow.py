@@ -162,7 +162,7 @@ class Statements(MethodView):
         body = {"accepted": result.accepted, "duplicates": result.duplicates,
                 "duplicate_ids": result.duplicate_ids, "balance": result.account.balance,
                 "balance_as_of": result.account.balance_as_of, "alerts": result.alerts}
-        db.session.commit()  # (read before: the commit expires the account, a reread each)
+        db.session.commit()  # read first: the commit expires the account (a query to reread)
         return body
 
 
