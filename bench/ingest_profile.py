@@ -2,8 +2,8 @@
 client in batches of 1,000 (shaped as the benchmark's), SQL time per statement, a cProfile, and
 a raw COPY of the same rows into a bare table, on a throwaway PostgreSQL database.
 
-    .venv/bin/python bench/ingest_profile.py [--postgres URL] [--batches N] [--profile] [--sql]
-        [--root DIR]
+    .venv/bin/python bench/ingest_profile.py [--postgres URL] [--batches N] [--stages] [--sql]
+        [--profile] [--root DIR]
 
 CPU time is reported next to wall time (this process, and the PostgreSQL backends serving it,
 from /proc/PID/schedstat), since wall time on a shared machine moves with the load. `--root`
