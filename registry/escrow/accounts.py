@@ -104,11 +104,16 @@ def may_see(actor: Principal, row) -> bool:
     return actor.covers(row.region_code)
 
 
-def find_for_bank(bank_code: str, number: str, field: str = "account_number") -> EscrowAccount:
-    """The bank's account by number; another bank's account is as unknown as a missing one."""
-    account = db.session.scalar(sa.select(EscrowAccount).where(
+def find_for_bank(bank_code: str, number: str, field: str = "account_number", *,
+                  lock: bool = False) -> EscrowAccount:
+    """The bank's account by number; another bank's account is as unknown as a missing one.
+    `lock` reads it afresh under a row lock held to commit (FOR NO KEY UPDATE)."""
+    stmt = sa.select(EscrowAccount).where(
         EscrowAccount.bank_code == bank_code,
-        EscrowAccount.account_number == re.sub(r"\s+", "", number or "")))
+        EscrowAccount.account_number == re.sub(r"\s+", "", number or ""))
+    if lock:
+        stmt = stmt.with_for_update(key_share=True).execution_options(populate_existing=True)
+    account = db.session.scalar(stmt)
     if account is None:
         raise Invalid(field, "no custody account with this number at your bank",
                       code="unknown_account")

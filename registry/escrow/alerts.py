@@ -25,11 +25,10 @@ from registry.access import Principal
 from registry.db import db, is_postgres, snapshot, utcnow
 from registry.errors import NotFound
 from registry.escrow import accounts, mask_account
-from registry.escrow.models import OUTFLOWS, Alert, AlertState, EscrowAccount
+from registry.escrow.models import Alert, AlertState, EscrowAccount
 from registry.institutions.models import Institution
 from registry.money import format_fen, parse_yuan
 from registry.rules import breaches, catalogue
-from registry.rules.models import Rule
 
 _FEED_LOCK = 0x455343524F57  # pg advisory lock key: alert ids commit in id order
 CAP_RULES = ("PREPAID_OVER_3_MONTHS", "PREPAID_OVER_60_LESSONS", "PREPAID_OVER_5000")
@@ -60,17 +59,13 @@ class Limits:
 
 def limits_for(account: EscrowAccount) -> Limits:
     """Regional parameters, with the account's own values winning."""
-    region = account.region_code
     codes = ("BALANCE_BELOW_MINIMUM", "LARGE_OUTFLOW", "RAPID_DRAIN", "BALANCE_MISMATCH",
              "PREPAID_OVER_CAP", "OUTFLOW_WHILE_BLACKLISTED") + CAP_RULES
-    # One query loads (or refreshes) the rules, so catalogue's per-code lookups below are
-    # answered from the session instead of one SELECT each on every statement batch (held in
-    # a local: the session's identity map only keeps weak references).
-    rules = db.session.scalars(sa.select(Rule).where(Rule.code.in_(codes))).all()
-    p = {code: catalogue.params(code, region) for code in codes}
-    severity = {code: catalogue.rule(code).severity for code in p}
-    del rules
-    inst = db.session.get(Institution, account.institution_id)
+    found = catalogue.params_of(codes, account.region_code)
+    p = {code: params for code, (_, params) in found.items()}
+    severity = {code: level for code, (level, _) in found.items()}
+    category = db.session.scalar(sa.select(Institution.category)
+                                 .where(Institution.id == account.institution_id))
     drain, cap5000 = p["RAPID_DRAIN"], p["PREPAID_OVER_5000"]
     return Limits(
         enabled={code: bool(v.get("enabled", True)) for code, v in p.items()},
@@ -87,7 +82,7 @@ def limits_for(account: EscrowAccount) -> Limits:
         max_lessons=int(p["PREPAID_OVER_60_LESSONS"].get("max_lessons", 60)),
         max_amount=_fen(cap5000.get("max_amount", "5000.00")),
         amount_cap_applies=(cap5000.get("applies_to", "non_subject") == "all"
-                            or (inst is not None and inst.category == "non_subject")),
+                            or category == "non_subject"),
     )
 
 
@@ -98,8 +93,9 @@ def _fen(value) -> int:
 # --- evaluation ------------------------------------------------------------------------------
 def evaluate(account: EscrowAccount, limits: Limits, fresh: list, history: list[tuple],
              opening: int) -> list[Alert]:
-    """Walk the new movements in time order (merged with the stored ones of the drain window)
-    and raise the alerts whose conditions start to hold. `opening` is the balance before."""
+    """Walk the new movements in time order (merged with the stored ones of the drain window,
+    `history`: (occurred_at, id, delta)) and raise the alerts whose conditions start to hold.
+    `opening` is the balance before."""
     states = {s.kind: s for s in db.session.scalars(
         sa.select(AlertState).where(AlertState.account_id == account.id))}
     held = {kind: s.active for kind, s in states.items()}
@@ -108,64 +104,79 @@ def evaluate(account: EscrowAccount, limits: Limits, fresh: list, history: list[
     on = limits.enabled
     blacklisted = (on["OUTFLOW_WHILE_BLACKLISTED"] and any(t.outflow for t in fresh)
                    and is_blacklisted(account.institution_id))
+    # Each condition's state, None until first judged (a condition never judged keeps no row).
+    below, mismatch, large, drain = (held.get(k) for k in (
+        "BALANCE_BELOW_MINIMUM", "BALANCE_MISMATCH", "LARGE_OUTFLOW", "RAPID_DRAIN"))
+    on_below, on_mismatch, on_large, on_drain = (on[k] for k in (
+        "BALANCE_BELOW_MINIMUM", "BALANCE_MISMATCH", "LARGE_OUTFLOW", "RAPID_DRAIN"))
+    on_cap = on["PREPAID_OVER_CAP"]
+    min_balance, large_outflow = limits.min_balance, limits.large_outflow
+    share, window = limits.share_percent, limits.window
+    cap_limits: dict = {}
 
-    def starts(kind: str, holds: bool) -> bool:
-        """Record the condition's state; True when it starts to hold (an edge)."""
-        if not on[kind]:
-            return False
-        fired = holds and not held.get(kind, False)
-        held[kind] = holds
-        return fired
-
-    # (time, order, delta, amount, kind, txn or None); stored rows sort before new at one time
-    merged = [(h[0], 0, h[1], h[2], h[3], h[4], None) for h in history]
-    merged += [(t.occurred_at, 1, t.index, t.delta, t.amount, t.kind, t) for t in fresh]
-    merged.sort(key=lambda m: m[:3])
+    # (time, order, id or index, delta, txn or None): stored rows sort before new at one time;
+    # the first three are unique, so the tuples sort without a key
+    merged = [(h[0], 0, h[1], h[2], None) for h in history]
+    merged += [(t.occurred_at, 1, t.index, t.delta, t) for t in fresh]
+    merged.sort()
     balance = opening - sum(h[2] for h in history)
     start_balance, window_out, left, started = balance, 0, 0, False
-    for at, _, _, delta, amount, kind, txn in merged:
+    for at, _, _, delta, txn in merged:
         balance += delta
-        if kind in OUTFLOWS:
-            window_out += amount
-        while merged[left][0] <= at - limits.window:
-            start_balance += merged[left][3]
-            if merged[left][5] in OUTFLOWS:
-                window_out -= merged[left][4]
+        if delta < 0:  # an outflow (amounts are positive, outflows' deltas negative)
+            window_out -= delta
+        edge = at - window
+        while merged[left][0] <= edge:
+            gone = merged[left][3]
+            start_balance += gone
+            if gone < 0:
+                window_out += gone
             left += 1
-        started = started or txn is not None
         if not started:
-            continue
-        if starts("BALANCE_BELOW_MINIMUM", balance < limits.min_balance):
-            pending.append(("BALANCE_BELOW_MINIMUM", {
-                "balance": format_fen(balance), "min_balance": format_fen(limits.min_balance),
-                **_about(txn or at)}))
+            if txn is None:
+                continue
+            started = True
+        if on_below:
+            holds = balance < min_balance
+            if holds and not below:
+                pending.append(("BALANCE_BELOW_MINIMUM", {
+                    "balance": format_fen(balance), "min_balance": format_fen(min_balance),
+                    **_about(txn or at)}))
+            below = holds
         if txn is None:
             continue
-        if txn.balance_after is not None and starts("BALANCE_MISMATCH",
-                                                    txn.balance_after != balance):
-            pending.append(("BALANCE_MISMATCH", {
-                "bank_balance": format_fen(txn.balance_after),
-                "ledger_balance": format_fen(balance),
-                "difference": format_fen(txn.balance_after - balance), **_about(txn)}))
-        if txn.outflow:
-            if starts("LARGE_OUTFLOW", txn.amount >= limits.large_outflow):
-                pending.append(("LARGE_OUTFLOW", {
-                    "amount": format_fen(txn.amount),
-                    "threshold": format_fen(limits.large_outflow),
-                    "outflow_kind": txn.kind, **_about(txn)}))
+        if on_mismatch and txn.balance_after is not None:
+            holds = txn.balance_after != balance
+            if holds and not mismatch:
+                pending.append(("BALANCE_MISMATCH", {
+                    "bank_balance": format_fen(txn.balance_after),
+                    "ledger_balance": format_fen(balance),
+                    "difference": format_fen(txn.balance_after - balance), **_about(txn)}))
+            mismatch = holds
+        if delta < 0:
+            if on_large:
+                holds = txn.amount >= large_outflow
+                if holds and not large:
+                    pending.append(("LARGE_OUTFLOW", {
+                        "amount": format_fen(txn.amount),
+                        "threshold": format_fen(large_outflow),
+                        "outflow_kind": txn.kind, **_about(txn)}))
+                large = holds
             if blacklisted and txn.kind != "refund":
                 pending.append(("OUTFLOW_WHILE_BLACKLISTED", {
                     "amount": format_fen(txn.amount), "outflow_kind": txn.kind, **_about(txn)}))
-        draining = start_balance > 0 and window_out * 100 > limits.share_percent * start_balance
-        if starts("RAPID_DRAIN", draining):
-            pending.append(("RAPID_DRAIN", {
-                "outflows_in_window": format_fen(window_out),
-                "balance_at_window_start": format_fen(start_balance),
-                "window_hours": int(limits.window.total_seconds() // 3600),
-                "max_share_percent": limits.share_percent, "balance": format_fen(balance),
-                **_about(txn)}))
-        if txn.kind == "prepaid_income" and on["PREPAID_OVER_CAP"]:
-            broken = _caps_broken(txn, limits)
+        if on_drain:
+            holds = start_balance > 0 and window_out * 100 > share * start_balance
+            if holds and not drain:
+                pending.append(("RAPID_DRAIN", {
+                    "outflows_in_window": format_fen(window_out),
+                    "balance_at_window_start": format_fen(start_balance),
+                    "window_hours": int(window.total_seconds() // 3600),
+                    "max_share_percent": share, "balance": format_fen(balance),
+                    **_about(txn)}))
+            drain = holds
+        if on_cap and txn.kind == "prepaid_income":
+            broken = _caps_broken(txn, limits, cap_limits)
             if broken:
                 caps.append((txn, broken))
                 pending.append(("PREPAID_OVER_CAP", {
@@ -173,6 +184,10 @@ def evaluate(account: EscrowAccount, limits: Limits, fresh: list, history: list[
                     "covers_lessons": txn.covers_lessons,
                     "covers_until": txn.covers_until.isoformat() if txn.covers_until else None,
                     **_about(txn)}))
+    for kind, value in (("BALANCE_BELOW_MINIMUM", below), ("BALANCE_MISMATCH", mismatch),
+                        ("LARGE_OUTFLOW", large), ("RAPID_DRAIN", drain)):
+        if value is not None:
+            held[kind] = value
 
     now = utcnow()
     for kind, holds in held.items():
@@ -216,12 +231,17 @@ def add_months(day: date, months: int) -> date:
     raise ValueError(day)
 
 
-def _caps_broken(txn, limits: Limits) -> list[tuple[str, str]]:
-    """(rule, message) for each cap one prepaid income breaks."""
+def _caps_broken(txn, limits: Limits, cap_limits: dict | None = None) -> list[tuple[str, str]]:
+    """(rule, message) for each cap one prepaid income breaks. `cap_limits` caches the
+    covered-until limit per payment day."""
     on, broken = limits.enabled, []
-    paid_on = clock.as_cst(txn.occurred_at).date()
     if on["PREPAID_OVER_3_MONTHS"] and txn.covers_until is not None:
-        limit = add_months(paid_on, limits.max_months)
+        paid_on = clock.as_cst(txn.occurred_at).date()
+        limit = None if cap_limits is None else cap_limits.get(paid_on)
+        if limit is None:
+            limit = add_months(paid_on, limits.max_months)
+            if cap_limits is not None:
+                cap_limits[paid_on] = limit
         if txn.covers_until > limit:
             broken.append(("PREPAID_OVER_3_MONTHS",
                            f"一次性预收费覆盖期超过{limits.max_months}个月：交易{txn.bank_txn_id}"
@@ -243,11 +263,12 @@ def _raise(account: EscrowAccount, limits: Limits, pending: list[tuple[str, dict
         return []
     if is_postgres():
         db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FEED_LOCK})
-    inst = db.session.get(Institution, account.institution_id)
+    uscc = db.session.scalar(sa.select(Institution.uscc)
+                             .where(Institution.id == account.institution_id))
     now = utcnow()
     rows = [Alert(kind=kind, severity=limits.severity.get(kind, "high"), account_id=account.id,
                   account_number=account.account_number, bank_code=account.bank_code,
-                  institution_id=account.institution_id, uscc=inst.uscc,
+                  institution_id=account.institution_id, uscc=uscc,
                   region_code=account.region_code, created_at=now, details=details)
             for kind, details in pending]
     db.session.add_all(rows)

@@ -31,6 +31,38 @@ def params(code: str, region_code: str | None = None) -> dict:
     return merged
 
 
+def params_of(codes, region_code: str | None = None) -> dict[str, tuple[str, dict]]:
+    """code -> (severity, parameters in force in `region_code`) for several rules at once, in
+    two plain queries (where `params` takes two ORM queries per rule)."""
+    rules = {r.code: r for r in db.session.execute(
+        sa.select(Rule.code, Rule.severity, Rule.params, Rule.enabled)
+        .where(Rule.code.in_(codes)))}
+    missing = [code for code in codes if code not in rules]
+    if missing:
+        raise NotFound(f"no rule {missing[0]}")
+    overrides: dict[str, list] = {code: [] for code in codes}
+    if region_code:
+        scopes = {region_code[:2] + "0000", region_code[:4] + "00", region_code}
+        for o in db.session.execute(
+                sa.select(RuleOverride.rule_code, RuleOverride.region_code,
+                          RuleOverride.params, RuleOverride.enabled)
+                .where(RuleOverride.rule_code.in_(codes),
+                       RuleOverride.region_code.in_(scopes))):
+            if regions.covers(o.region_code, region_code):
+                overrides[o.rule_code].append(o)
+    out = {}
+    for code in codes:
+        base = rules[code]
+        merged, enabled = dict(base.params or {}), base.enabled
+        for override in sorted(overrides[code], key=lambda o: len(regions.prefix(o.region_code))):
+            merged.update(override.params or {})
+            if override.enabled is not None:
+                enabled = override.enabled
+        merged["enabled"] = enabled
+        out[code] = (base.severity, merged)
+    return out
+
+
 def _overrides_for(code: str, region_code: str) -> list[RuleOverride]:
     rows = db.session.scalars(sa.select(RuleOverride).where(RuleOverride.rule_code == code)).all()
     hits = [o for o in rows if regions.covers(o.region_code, region_code)]

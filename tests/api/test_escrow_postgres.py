@@ -110,3 +110,42 @@ def test_feed_paged_while_alerts_are_written_neither_misses_nor_repeats(app):
     stored = db.session.scalars(sa.select(Alert.id).order_by(Alert.id)).all()
     assert len(stored) >= 4 * 12
     assert seen == stored  # every alert once, in order
+
+
+def test_a_value_postgresql_cannot_store_is_a_422_and_nothing_is_stored(app):
+    account = factories.escrow_account()
+    account_id = account.id
+    bank = factories.auth(factories.token("bank", bank="ICBC", name="icbc"))
+    client = app.test_client()
+    for field in ("bank_txn_id", "student_ref"):
+        line = _line(1) | {"bank_txn_id": "ok", field: "a\u0000b"}
+        r = client.post("/api/v1/escrow/statements", headers=bank, json={
+            "account_number": account.account_number, "transactions": [_line(0), line]})
+        assert r.status_code == 422, r.json
+    db.session.remove()
+    assert db.session.get(EscrowAccount, account_id).balance == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EscrowTransaction)) == 0
+
+
+def test_a_push_racing_another_account_for_the_same_id_gets_a_409_naming_it(app):
+    """Two accounts of one bank push the same id at once: the unique index makes the later
+    wait for the earlier, and the loser is told which id, with nothing of its batch stored."""
+    bank = factories.auth(factories.token("bank", bank="ICBC", name="icbc"))
+    numbers = [factories.escrow_account().account_number for _ in range(2)]
+    answers = []
+
+    def pusher(number):
+        def job():
+            r = app.test_client().post("/api/v1/escrow/statements", headers=bank, json={
+                "account_number": number,
+                "transactions": [_line(i) | {"bank_txn_id": f"{number}-{i}"} for i in range(500)]
+                + [_line(7) | {"bank_txn_id": "shared"}]})
+            answers.append((r.status_code, r.json))
+        return job
+
+    _run_together(pusher(numbers[0]), pusher(numbers[1]))
+    assert sorted(code for code, _ in answers) == [200, 409]
+    [lost] = [body for code, body in answers if code == 409]
+    assert lost["code"] == "bank_txn_id_reused" and lost["bank_txn_ids"] == ["shared"]
+    db.session.remove()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(EscrowTransaction)) == 501
