@@ -60,9 +60,7 @@ class EscrowTransaction(db.Model):
     __tablename__ = "escrow_transactions"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    # no foreign key: its per-row check was the largest cost of storing a statement, and the
-    # ledger writes only under the account's row lock (migration 0070)
-    account_id: Mapped[int] = mapped_column(sa.Integer)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("escrow_accounts.id"))
     bank_code: Mapped[str] = mapped_column(sa.String(40))
     bank_txn_id: Mapped[str] = mapped_column(sa.String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
