@@ -46,6 +46,19 @@ def test_public_name_search_uses_the_trigram_index(plans):
     assert "ix_institutions_name_trgm" in plans(total)
 
 
+def test_a_two_character_name_search_uses_the_character_index(plans):
+    # pg_trgm has no trigram in "艺术": the character index finds the names for the page and
+    # for its bounded count
+    db.session.execute(sa.text("SET LOCAL enable_indexscan = off"))
+    search = whitelist.search(q="艺术")
+    page = plans(search.limit(50))
+    assert "ix_institutions_name_chars" in page
+    count = sa.select(sa.func.count()).select_from(
+        search.with_only_columns(sa.literal(1)).order_by(None).limit(1001).subquery())
+    assert "ix_institutions_name_chars" in plans(count)
+    assert "ix_institutions_name_chars" in plans(whitelist.search(q="艺").limit(50))
+
+
 def test_a_banks_alert_feed_uses_the_bank_feed_index(plans):
     bank = access.Principal("bank", "bank", bank_code="102")
     stmt = accounts._scoped(sa.select(Alert), bank, Alert).where(Alert.id > 0)
