@@ -3,7 +3,7 @@
 import hashlib
 
 import sqlalchemy as sa
-from flask import request
+from flask import jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -165,7 +165,16 @@ class Whitelist(MethodView):
         stmt = whitelist.search(q=args.get("q"), region=args.get("region"),
                                 category=args.get("category"))
         page = paginate_counted(stmt, args)
-        return page | {"items": [whitelist_item(r) for r in page["items"]]}
+        # dumped by hand: the schema documents the page, but marshmallow took a fifth of the
+        # request's Python time for these plain values (a test checks both agree)
+        return jsonify(page | {"items": [whitelist_json(r) for r in page["items"]]})
+
+
+def whitelist_json(row) -> dict:
+    """`whitelist_item` as WhitelistItemSchema dumps it (dates in ISO 8601)."""
+    item = whitelist_item(row)
+    expires = item["licence_expires_on"]
+    return item | {"licence_expires_on": expires.isoformat() if expires else None}
 
 
 def paginate_counted(stmt, args: dict) -> dict:

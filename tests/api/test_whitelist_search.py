@@ -196,3 +196,18 @@ def test_a_full_page_at_the_end_is_counted_exactly(client, per_page):
         factories.licence(factories.institution(name=f"富阳围棋{n}"))
     body = client.get(LISTED, query_string={"q": "富阳围棋", "per_page": per_page}).json
     assert body["total"] == 3 and body["total_exact"] is True
+
+
+def test_the_page_is_what_its_schema_dumps_in_the_schemas_order(client):
+    factories.licence(factories.institution(name="临平编程中心", category="subject",
+                                            non_subject_type=None, audiences=["senior"]))
+    factories.licence(factories.institution(name="临平美术中心"))
+    args = {"q": "临平", "page": 1, "per_page": 1}
+    resp = client.get(LISTED, query_string=args)
+    page = public_api.paginate_counted(public_api.whitelist.search(q="临平"), args)
+    page["items"] = [public_api.whitelist_item(r) for r in page["items"]]
+    dumped = public_api.WhitelistPageSchema().dump(page)
+    assert resp.json == dumped and list(resp.json) == list(dumped)
+    assert list(resp.json["items"][0]) == list(dumped["items"][0])
+    assert resp.json["items"][0]["non_subject_type"] is None
+    assert resp.json["total"] == 2 and resp.json["total_exact"] is True
