@@ -54,6 +54,19 @@ def main() -> None:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
 
 
+def server_cpu(pids) -> float:
+    """CPU seconds the PostgreSQL backends have used (on this machine: /proc), whatever the
+    load around them, which wall-clock times on a shared machine are not."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def run(db_url: str, n: int, scale: float | None) -> None:
     os.environ.setdefault("REGISTRY_INSTANCE", tempfile.mkdtemp(prefix="bench_search_"))
     from api.app import create_app
@@ -84,6 +97,7 @@ def run(db_url: str, n: int, scale: float | None) -> None:
 
         sa.event.listen(db.engine, "before_cursor_execute", seen)
         client = app.test_client()
+
         rnd = random.Random(1)
         cases = {f"{k} characters": [word(nm, k, rnd) for nm in names] for k in (2, 3, 4)}
         cases["mixed (harness)"] = [_search_word(nm, random.Random(i))
@@ -95,18 +109,25 @@ def run(db_url: str, n: int, scale: float | None) -> None:
         for label, words in cases.items():
             for q in words[:20]:  # warm up
                 assert client.get(path(q)).status_code == 200
+            backends = db.session.scalars(sa.text(  # this process's connections
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+            db.session.commit()
             statements.clear()
             times = []
+            cpu, server = time.process_time(), server_cpu(backends)
             for i in range(n):
                 t0 = time.perf_counter()
                 resp = client.get(path(words[i % len(words)]))
                 times.append((time.perf_counter() - t0) * 1000)
                 assert resp.status_code == 200, resp.get_data(as_text=True)
+            cpu, server = time.process_time() - cpu, server_cpu(backends) - server
             times.sort()
             print(f"{label:16} {len(statements) / n:5.2f} statements/req  "
                   f"mean {statistics.mean(times):6.2f} ms  "
                   f"median {statistics.median(times):6.2f} ms  "
-                  f"p99 {times[int(n * 0.99) - 1]:6.2f} ms  max {times[-1]:6.2f} ms")
+                  f"p99 {times[int(n * 0.99) - 1]:6.2f} ms  max {times[-1]:6.2f} ms  "
+                  f"CPU/req: Python {cpu * 1000 / n:5.2f} ms, PostgreSQL "
+                  f"{server * 1000 / n:5.2f} ms")
         # the broadest 2-character word: what its request runs, explained
         pairs = sorted(set(cases["2 characters"]))
         counts = {q: db.session.scalar(sa.text(
