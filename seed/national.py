@@ -242,6 +242,7 @@ class National:
         first_event = self.writer.next_id("licence_events")
         events: list[tuple] = []
         self.licensed_until: dict[int, date] = {}
+        self.shown: dict[int, tuple[date, str]] = {}  # see whitelist.shown
         issuers: dict[str, str] = {}
 
         def rows() -> Iterator[tuple]:
@@ -275,6 +276,9 @@ class National:
                                        {"suspended": "suspend", "revoked": "revoke"}[state],
                                        "active", state, "监管检查", expires,
                                        at + timedelta(days=rnd.randint(1, 30)), "seed"))
+                    if state == "active" and expires >= self.today and \
+                            expires > self.shown.get(iid, (date.min,))[0]:
+                        self.shown[iid] = (expires, number)
                     if state == "active" and issued <= self.today <= expires and \
                             status == "active":
                         self.licensed_until[iid] = max(expires,
@@ -342,9 +346,10 @@ class National:
         since = self.now - timedelta(days=30)
         self.counts["whitelist_intervals"] = self.writer.write(
             "whitelist_intervals", ("id", "institution_id", "listed_from", "listed_until",
-                                    "licensed_until", "opened_by", "closed_by"),
-            ((first + k, iid, since, None, until, "seed.national", None)
-             for k, (iid, until) in enumerate(listed)))
+                                    "licensed_until", "opened_by", "closed_by",
+                                    "licence_number", "licence_expires_on"),
+            ((first + k, iid, since, None, until, "seed.national", None, self.shown[iid][1],
+              self.shown[iid][0]) for k, (iid, until) in enumerate(listed)))
 
 
     # --- staff --------------------------------------------------------------------------------

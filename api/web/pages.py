@@ -56,10 +56,11 @@ def _provinces() -> list:
                   key=lambda r: r.code)
 
 
-def _pages(total: int, page: int, endpoint: str, args: dict) -> dict:
+def _pages(total: int, page: int, endpoint: str, args: dict, exact: bool = True) -> dict:
+    """The pager; when `total` is only a lower bound, `last` is the last page counted so far."""
     last = max(1, min(-(-total // PER_PAGE), MAX_DEPTH // PER_PAGE))
     keep = {k: v for k, v in args.items() if v}
-    return {"page": page, "last": last, "total": total,
+    return {"page": page, "last": last, "total": total, "exact": exact,
             "prev": url_for(endpoint, **keep, page=page - 1) if page > 1 else None,
             "next": url_for(endpoint, **keep, page=page + 1) if page < last else None}
 
@@ -81,7 +82,7 @@ def index():
         "web/index.html", items=[whitelist_item(i) for i in rows], args=args,
         searched=bool(q or region or category), provinces=_provinces(),
         region_name=regions.full_name(region.ljust(6, "0")) if region else "",
-        pages=_pages(total, page, "web.index", args))
+        pages=_pages(total, page, "web.index", args, found["total_exact"]))
 
 
 @web.route("/institutions/<uscc>")

@@ -42,9 +42,13 @@ class Institution(db.Model):
     licences: Mapped[list["Licence"]] = relationship(
         back_populates="institution", order_by="Licence.id", lazy="selectin")
 
-    # name search ("contains") served by a trigram index on PostgreSQL (a plain one on SQLite)
+    # name search ("contains") served by a trigram index on PostgreSQL, and for 1-2 character
+    # patterns, which have no trigram, by an index of the name's characters (plain on SQLite)
     __table_args__ = (sa.Index("ix_institutions_name_trgm", "name", postgresql_using="gin",
-                               postgresql_ops={"name": "gin_trgm_ops"}),)
+                               postgresql_ops={"name": "gin_trgm_ops"}),
+                      sa.Index("ix_institutions_name_chars",
+                               sa.func.string_to_array(sa.text("name"), sa.null()),
+                               postgresql_using="gin"))
 
     @property
     def serves_compulsory(self) -> bool:

@@ -29,10 +29,17 @@ class WhitelistInterval(db.Model):
     licensed_until: Mapped[date] = mapped_column(sa.Date)
     opened_by: Mapped[str] = mapped_column(sa.String(60))
     closed_by: Mapped[str | None] = mapped_column(sa.String(60))
+    # the licence the white list shows while the interval is open (see `whitelist.shown`)
+    licence_number: Mapped[str | None] = mapped_column(sa.String(60))
+    licence_expires_on: Mapped[date | None] = mapped_column(sa.Date)
 
     __table_args__ = (
         sa.Index("ix_whitelist_intervals_open", "listed_until", "institution_id"),
         sa.Index("ix_whitelist_intervals_institution", "institution_id", "listed_from"),
+        sa.Index("ix_whitelist_intervals_listed", "institution_id",
+                 postgresql_where=sa.text("listed_until IS NULL"),
+                 sqlite_where=sa.text("listed_until IS NULL"),
+                 postgresql_include=["licensed_until", "licence_number", "licence_expires_on"]),
     )
 
 

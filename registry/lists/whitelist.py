@@ -5,14 +5,19 @@ blacklisted. `recompute` is called on every change that can affect that; `refres
 what changes with the date alone (licences expiring, licences whose term starts).
 """
 
+import contextlib
+import time
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from registry import audit, clock, regions
 from registry.db import db, is_postgres
 from registry.institutions.models import Institution, Licence
 from registry.lists.models import BlacklistEntry, BlacklistLift, WhitelistInterval
+
+USCC_LENGTH = 18
 
 
 def _day_end(day: date) -> datetime:
@@ -26,20 +31,36 @@ def open_interval(institution_id: int) -> WhitelistInterval | None:
         WhitelistInterval.listed_until.is_(None)))
 
 
+def _licences(institution_id: int) -> list[Licence]:
+    return db.session.scalars(sa.select(Licence).where(
+        Licence.institution_id == institution_id).order_by(Licence.id)).all()
+
+
 def valid_licences(institution_id: int, day: date) -> list[Licence]:
-    rows = db.session.scalars(sa.select(Licence).where(Licence.institution_id == institution_id))
-    return [lic for lic in rows if lic.valid_on(day)]
+    return [lic for lic in _licences(institution_id) if lic.valid_on(day)]
 
 
-def qualifies(inst: Institution, day: date | None = None) -> date | None:
+def qualifies(inst: Institution, day: date | None = None,
+              licences: list[Licence] | None = None) -> date | None:
     """The last day its licences cover when it belongs on the list on `day`, else None."""
     from registry.lists.blacklist import is_blacklisted
 
     day = day or clock.today()
     if inst.status != "active" or is_blacklisted(inst.id):
         return None
-    valid = valid_licences(inst.id, day)
+    if licences is None:
+        licences = _licences(inst.id)
+    valid = [lic for lic in licences if lic.valid_on(day)]
     return max(lic.expires_on for lic in valid) if valid else None
+
+
+def shown(licences: list[Licence], day: date) -> Licence | None:
+    """The licence the white list shows: of those active on `day`, the one that runs longest
+    (the lowest id of equals). While the institution is listed this does not change with the
+    date: it runs at least as long as any valid licence, so it can only lapse with them all."""
+    active = [lic for lic in licences if lic.status_on(day) == "active"]
+    return max(sorted(active, key=lambda lic: lic.id), key=lambda lic: lic.expires_on,
+               default=None)
 
 
 def recompute(inst: Institution, cause: str) -> bool:
@@ -48,11 +69,19 @@ def recompute(inst: Institution, cause: str) -> bool:
     if is_postgres():  # one writer per institution, so two changes never open two intervals
         db.session.execute(sa.select(Institution.id).where(Institution.id == inst.id)
                            .with_for_update())
-    licensed_until = qualifies(inst, today)
+    licences = _licences(inst.id)
+    licensed_until = qualifies(inst, today, licences)
+    lic = shown(licences, today)
+    number, expires_on = (lic.number, lic.expires_on) if lic else (None, None)
     current = open_interval(inst.id)
     if current is not None:
         lapsed = current.licensed_until < today
         if not lapsed and current.licensed_until == licensed_until:
+            if (current.licence_number, current.licence_expires_on) != (number, expires_on):
+                # what the list shows, derived like an index: the licence change that moved
+                # it is audited where it was made
+                current.licence_number, current.licence_expires_on = number, expires_on
+                db.session.flush()
             return True
         # it left the list when its licence ran out, or now for any other cause
         _close(current, min(now, _day_end(current.licensed_until)),
@@ -60,7 +89,8 @@ def recompute(inst: Institution, cause: str) -> bool:
     if licensed_until is None:
         return False
     interval = WhitelistInterval(institution_id=inst.id, listed_from=now,
-                                 licensed_until=licensed_until, opened_by=cause[:60])
+                                 licensed_until=licensed_until, opened_by=cause[:60],
+                                 licence_number=number, licence_expires_on=expires_on)
     db.session.add(interval)
     db.session.flush()
     audit.record("whitelist.list", "institution", inst.id, None,
@@ -152,16 +182,81 @@ def unbroken_since(intervals) -> datetime:
     return since
 
 
+@contextlib.contextmanager
+def custom_plans():
+    """Run the statements inside unprepared, so PostgreSQL plans each for its own values.
+
+    psycopg prepares a statement once it has run a few times, and PostgreSQL may then keep one
+    generic plan for every value. A name search matches anything from a handful of names to
+    half the list, and the right plan differs (walk the name index, or ask the character
+    index): a generic plan chose the character index for "培训" and took 5x longer."""
+    if not is_postgres():
+        yield
+        return
+    raw = db.session.connection().connection.driver_connection
+    saved, raw.prepare_threshold = raw.prepare_threshold, None
+    try:
+        yield
+    finally:
+        raw.prepare_threshold = saved
+
+
+LISTED_COLUMNS = (Institution.id, Institution.uscc, Institution.name, Institution.category,
+                  Institution.non_subject_type, Institution.region_code, Institution.address,
+                  Institution.delivery, WhitelistInterval.licence_number,
+                  WhitelistInterval.licence_expires_on)
+
+
+BROAD = 0.05  # share of names: a word at least this common is found soonest in name order
+SAMPLE_SECONDS = 600
+_sample: dict = {"at": -SAMPLE_SECONDS, "names": ()}
+
+
+def sampled_names() -> tuple[str, ...]:
+    """PostgreSQL's own sample of names (the statistics' histogram), re-read every 10 min."""
+    if time.monotonic() - _sample["at"] >= SAMPLE_SECONDS:
+        names = db.session.scalar(sa.text(
+            "SELECT histogram_bounds::text::text[] FROM pg_stats WHERE schemaname = "
+            "current_schema() AND tablename = 'institutions' AND attname = 'name'"))
+        _sample.update(at=time.monotonic(), names=tuple(names or ()))
+    return _sample["names"]
+
+
+def is_broad(q: str) -> bool:
+    """Whether at least BROAD of the sampled names contain q (unknown without statistics)."""
+    names = sampled_names()
+    return len(names) >= 20 and sum(q in name for name in names) >= BROAD * len(names)
+
+
+def name_contains(q: str):
+    """`name LIKE '%q%'`; on PostgreSQL a 1-2 character q that is not broad also asks the
+    character index for the names holding all its characters (pg_trgm serves 3 or more).
+
+    The planner multiplies the two conditions' selectivities as if independent, but "艺" and
+    "术" come together: it would take "艺术" (a fifth of the names) for a rare word and read
+    every candidate through the index. A broad word is left to the LIKE alone, which the
+    planner estimates from the same sample, and walks the name index until a page is full."""
+    cond = Institution.name.contains(q, autoescape=True)
+    if len(q) <= 2 and is_postgres() and not is_broad(q):
+        chars = sa.func.string_to_array(Institution.name, sa.null(),
+                                        type_=postgresql.ARRAY(sa.Text))
+        cond = sa.and_(chars.contains(sorted(set(q))), cond)
+    return cond
+
+
 def search(*, q: str | None = None, region: str | None = None, category: str | None = None,
            on: date | None = None):
-    """Institutions on the white list (a select for `paginate`), by name, region, category."""
-    stmt = (sa.select(Institution)
+    """The white list as plain rows (`LISTED_COLUMNS`, no ORM objects), by name (or an exact
+    USCC), region and category, ordered by name: a select for `paginate`."""
+    stmt = (sa.select(*LISTED_COLUMNS)
             .join(WhitelistInterval, WhitelistInterval.institution_id == Institution.id)
             .where(listed_condition(on)))
     if q and q.strip():
         q = q.strip()
-        stmt = stmt.where(sa.or_(Institution.name.contains(q, autoescape=True),
-                                 Institution.uscc == q.upper()))
+        cond = name_contains(q)
+        if len(q) == USCC_LENGTH:  # no shorter text can equal a USCC
+            cond = sa.or_(cond, Institution.uscc == q.upper())
+        stmt = stmt.where(cond)
     if region:
         stmt = stmt.where(Institution.region_code.startswith(regions.prefix(region)))
     if category:

@@ -46,6 +46,30 @@ def test_public_name_search_uses_the_trigram_index(plans):
     assert "ix_institutions_name_trgm" in plans(total)
 
 
+def test_a_two_character_name_search_uses_the_character_index(plans):
+    # pg_trgm has no trigram in a 2-character word: the character index finds the names for
+    # the page and for its bounded count, unless the word is broad (below)
+    whitelist._sample["at"] = -whitelist.SAMPLE_SECONDS  # this database's statistics
+    names = db.session.scalars(sa.text("SELECT name FROM institutions ORDER BY id")).all()
+    word = next(w for n in names for w in (n[i:i + 2] for i in range(len(n) - 1))
+                if not whitelist.is_broad(w))
+    db.session.execute(sa.text("SET LOCAL enable_indexscan = off"))
+    search = whitelist.search(q=word)
+    assert "ix_institutions_name_chars" in plans(search.limit(50))
+    count = sa.select(sa.func.count()).select_from(
+        search.with_only_columns(sa.literal(1)).order_by(None).limit(1001).subquery())
+    assert "ix_institutions_name_chars" in plans(count)
+    char = next(c for n in names for c in n if not whitelist.is_broad(c))
+    assert "ix_institutions_name_chars" in plans(whitelist.search(q=char).limit(50))
+
+
+def test_a_broad_two_character_search_walks_the_names_in_order(plans):
+    whitelist._sample["at"] = -whitelist.SAMPLE_SECONDS
+    assert whitelist.is_broad("培训")  # in about half the generated names
+    plan = plans(whitelist.search(q="培训").limit(50))
+    assert "ix_institutions_name_chars" not in plan and "ix_institutions_name " in plan
+
+
 def test_a_banks_alert_feed_uses_the_bank_feed_index(plans):
     bank = access.Principal("bank", "bank", bank_code="102")
     stmt = accounts._scoped(sa.select(Alert), bank, Alert).where(Alert.id > 0)

@@ -17,6 +17,20 @@ def test_index_pages_through_the_white_list_keeping_the_search(client):
     assert "rel=\"prev\"" in second and "q=%E8%88%9E%E8%B9%88" in second
 
 
+def test_index_says_more_than_when_the_total_is_a_lower_bound(client, monkeypatch):
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("api.resources.public"), "TOTAL_AHEAD", 25)
+    for i in range(48):
+        factories.licence(factories.institution(name=f"萧山书法学校{i:02d}"))
+    html = client.get("/?q=萧山书法").get_data(as_text=True)
+    assert "找到超过 25 家白名单机构" in html and "第 1 / 2+ 页" in html
+    html = client.get("/?q=萧山书法&page=2").get_data(as_text=True)
+    assert "找到超过 45 家白名单机构" in html and "第 2 / 3+ 页" in html and 'rel="next"' in html
+    html = client.get("/?q=萧山书法&page=3").get_data(as_text=True)
+    assert "找到 48 家白名单机构" in html and "第 3 / 3 页" in html and 'rel="next"' not in html
+
+
 def test_pages_are_cacheable_and_answer_304(client):
     factories.licence(factories.institution())
     first = client.get("/")
