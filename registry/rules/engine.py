@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from registry import audit, clock, regions
 from registry import calendar as cal
@@ -93,6 +94,13 @@ def _of(column, institution_ids: list[int]):
     return column.in_(institution_ids)
 
 
+def _among(column, ids: list[int]):
+    """`column` IN these ids; on PostgreSQL one array parameter instead of one per id."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
 def _rows(result, plain: bool) -> list:
     """Every row of `result`. With `plain` (SQLAlchemy converts none of the columns) and on
     PostgreSQL, the driver's own tuples: building result rows costs more than fetching them."""
@@ -106,34 +114,57 @@ def _rows(result, plain: bool) -> list:
 
 def _facts(institution_ids: list[int]) -> dict:
     """{institution_id: (InstitutionFacts, [(CourseFacts, [SessionFacts])], {id: StaffFacts})}"""
-    S = CourseSession
-
     if not institution_ids:
         return {}
     institution_ids = sorted(institution_ids)
+    out = _institutions(institution_ids)
+    _add_staff(out, institution_ids)
+    _add_courses(out, institution_ids)
+    return out
+
+
+def _institutions(institution_ids: list[int]) -> dict:
+    """The institutions (sorted ids) with their licences, no courses or staff yet."""
     out = {}
     run = db.session.connection().execute
     licences = defaultdict(list)
     make = checks.LicenceFacts
     for r in run(sa.select(
             Licence.institution_id, Licence.issued_on, Licence.expires_on, Licence.state,
-            Licence.delivery).where(Licence.institution_id.in_(institution_ids))).all():
+            Licence.delivery).where(_among(Licence.institution_id, institution_ids))).all():
         licences[r[0]].append(make(r[1], r[2], r[3], r[4]))
     for r in db.session.execute(sa.select(
             Institution.id, Institution.region_code, Institution.category, Institution.legal_form,
-            Institution.audiences).where(Institution.id.in_(institution_ids))).all():
+            Institution.audiences).where(_among(Institution.id, institution_ids))).all():
         inst = checks.InstitutionFacts(r[0], r[1], r[2], r[3], tuple(r[4] or ()),
                                        tuple(licences.get(r[0], ())))
         out[r[0]] = (inst, [], {})
+    return out
+
+
+def _add_staff(out: dict, institution_ids: list[int], staff_ids: list[int] | None = None):
+    """Every staff member, or (the bulk rescan) only `staff_ids` and those a staff rule may
+    concern (in service at a school, located abroad)."""
     make = checks.StaffFacts
-    for r in _rows(run(sa.select(
-            Staff.institution_id, Staff.id, Staff.name, Staff.role, Staff.teacher_cert_no,
-            Staff.in_service_school_teacher, Staff.nationality, Staff.located_abroad,
-            Staff.full_time).where(_of(Staff.institution_id, institution_ids))), True):
+    stmt = sa.select(
+        Staff.institution_id, Staff.id, Staff.name, Staff.role, Staff.teacher_cert_no,
+        Staff.in_service_school_teacher, Staff.nationality, Staff.located_abroad,
+        Staff.full_time).where(_of(Staff.institution_id, institution_ids))
+    if staff_ids is not None:
+        stmt = stmt.where(sa.or_(Staff.in_service_school_teacher, Staff.located_abroad,
+                                 _among(Staff.id, staff_ids)))
+    for r in _rows(db.session.connection().execute(stmt), True):
         entry = out.get(r[0])
         if entry is not None:
             entry[2][r[1]] = make(r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6], bool(r[7]),
                                   bool(r[8]))
+
+
+def _add_courses(out: dict, institution_ids: list[int], online_only: bool = False):
+    """The courses with their sessions sorted by start; with `online_only` (the bulk rescan,
+    for the breaks) only the sessions of online courses."""
+    S = CourseSession
+    run = db.session.connection().execute
     courses = {}
     make = checks.CourseFacts
     for r in run(sa.select(
@@ -152,6 +183,8 @@ def _facts(institution_ids: list[int]) -> dict:
                 .join(Course, Course.id == S.course_id)
                 .where(_of(Course.institution_id, institution_ids))
                 .order_by(S.course_id, S.starts_at, S.id))
+        if online_only:
+            stmt = stmt.where(Course.delivery == "online")
         make, offset, get = checks.SessionFacts, CST_OFFSET, courses.get
         current_id, bucket = None, None
         # one chunk of institutions is fetched whole; memory stays bounded by the chunk
@@ -160,7 +193,6 @@ def _facts(institution_ids: list[int]) -> dict:
                 current_id, bucket = course_id, get(course_id)
             if bucket is not None:
                 bucket.append(make(sid, start + offset, end + offset, teacher))
-    return out
 
 
 def _evaluate(world: World, facts) -> list[checks.Finding]:
@@ -212,7 +244,7 @@ def reconcile(world: World, found: dict, stats: Stats) -> None:
     run = db.session.connection().execute
     for chunk in _chunks(list(found), 500):
         for bid, key, status in run(sa.select(Breach.id, Breach.dedupe_key, Breach.status).where(
-                Breach.institution_id.in_(chunk), Breach.rule.in_(checks.CODES))):
+                _among(Breach.institution_id, chunk), Breach.rule.in_(checks.CODES))):
             existing[key] = (bid, status)
     now, severity = utcnow(), world.catalogue.severity
     new, seen, reopen = [], set(), []
@@ -365,7 +397,7 @@ def mark_stale_region(region_code: str | None = None) -> int:
 
 
 def _clear_stale(institution_ids: list[int]) -> None:
-    db.session.execute(sa.update(Course).where(Course.institution_id.in_(institution_ids),
+    db.session.execute(sa.update(Course).where(_among(Course.institution_id, institution_ids),
                                                Course.stale.is_(True)).values(stale=False))
 
 
@@ -375,12 +407,21 @@ def stale_count() -> int:
 
 # --- the rescan -------------------------------------------------------------------------------
 def rescan(region: str | None = None, progress=None, *, stale_only: bool = False,
-           chunk: int = 200, commit: bool = True) -> Stats:
+           chunk: int | None = None, commit: bool = True, in_sql: bool | None = None) -> Stats:
     """Re-evaluate every institution (in `region`, or with stale courses only), streaming them
     in chunks by id so memory stays bounded; `progress(n)` is told of each n sessions done.
-    Commits after each chunk when `commit`."""
+    Commits after each chunk when `commit`. On PostgreSQL (`in_sql`) the per-session rules
+    are judged in SQL (`registry.rules.bulk`); elsewhere every rule runs in Python."""
     started = time.perf_counter()
     world, stats, last = World(), Stats(), 0
+    if in_sql is None:
+        in_sql = is_postgres()
+    judge = None
+    if in_sql:
+        from registry.rules import bulk
+
+        judge = bulk.Judge(world)
+    chunk = chunk or (1000 if in_sql else 200)
     while True:
         stmt = sa.select(Institution.id).where(Institution.id > last).order_by(Institution.id)
         if region:
@@ -392,11 +433,15 @@ def rescan(region: str | None = None, progress=None, *, stale_only: bool = False
         if not ids:
             break
         last = ids[-1]
-        found, done = {}, 0
-        for inst_id, facts in _facts(ids).items():
-            found[inst_id] = (facts, _evaluate(world, facts))
-            stats.courses += len(facts[1])
-            done += sum(len(s) for _, s in facts[1])
+        if judge is not None:
+            found, courses, done = judge(ids)
+            stats.courses += courses
+        else:
+            found, done = {}, 0
+            for inst_id, facts in _facts(ids).items():
+                found[inst_id] = (facts, _evaluate(world, facts))
+                stats.courses += len(facts[1])
+                done += sum(len(s) for _, s in facts[1])
         reconcile(world, found, stats)
         _clear_stale(ids)
         stats.institutions += len(ids)
