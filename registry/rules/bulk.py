@@ -20,10 +20,11 @@ from registry.db import db
 from registry.rules import checks
 
 DAY = timedelta(days=1)
-# the order of the flags the query returns
-FLAGS = ("OFFLINE_ENDS_AFTER_2030", "ONLINE_ENDS_AFTER_2100", "ONLINE_LESSON_OVER_30_MIN",
-         "TEACHER_UNQUALIFIED", "SUBJECT_ON_HOLIDAY", "SUBJECT_ON_REST_DAY",
-         "SUBJECT_IN_VACATION", "NO_ACTIVE_LICENCE", "LICENCE_DELIVERY_MISMATCH")
+# the flags the query returns after the session's columns; LATE is whichever cutoff applies
+LATE = ("OFFLINE_ENDS_AFTER_2030", "ONLINE_ENDS_AFTER_2100")
+FLAGS = ("LATE", "ONLINE_LESSON_OVER_30_MIN", "TEACHER_UNQUALIFIED", "SUBJECT_ON_HOLIDAY",
+         "SUBJECT_ON_REST_DAY", "SUBJECT_IN_VACATION", "NO_ACTIVE_LICENCE",
+         "LICENCE_DELIVERY_MISMATCH")
 RULES = {code: (prepare, render) for code, prepare, _, render in
          checks.SESSION_RULES + checks.DAY_RULES}
 
@@ -36,15 +37,17 @@ def _quoted(values) -> str:
 MONDAY = "DATE '2001-01-01'"
 
 SESSIONS = f"""
-WITH p AS (
-  SELECT inst, off_end * interval '1 second' AS off_end, on_end * interval '1 second' AS on_end,
-         on_len * interval '1 second' AS on_len, teacher, holiday, rest, makeup, licence,
-         mismatch
-  FROM unnest(CAST(:p_inst AS int[]), CAST(:p_off AS int[]), CAST(:p_on AS int[]),
-              CAST(:p_len AS int[]), CAST(:p_teacher AS bool[]), CAST(:p_holiday AS bool[]),
-              CAST(:p_rest AS bool[]), CAST(:p_makeup AS bool[]), CAST(:p_licence AS bool[]),
-              CAST(:p_mismatch AS bool[]))
-    AS p(inst, off_end, on_end, on_len, teacher, holiday, rest, makeup, licence, mismatch)),
+WITH c AS (
+  SELECT id, inst, delivery, latest * interval '1 second' AS latest,
+         max_len * interval '1 second' AS max_len, teacher, holiday, rest, makeup, vacation,
+         licence, mismatch
+  FROM unnest(CAST(:c_id AS int[]), CAST(:c_inst AS int[]), CAST(:c_delivery AS text[]),
+              CAST(:c_latest AS int[]), CAST(:c_len AS int[]), CAST(:c_teacher AS bool[]),
+              CAST(:c_holiday AS bool[]), CAST(:c_rest AS bool[]), CAST(:c_makeup AS bool[]),
+              CAST(:c_vacation AS bool[]), CAST(:c_licence AS bool[]),
+              CAST(:c_mismatch AS bool[]))
+    AS c(id, inst, delivery, latest, max_len, teacher, holiday, rest, makeup, vacation,
+         licence, mismatch)),
 lic AS (
   SELECT * FROM unnest(CAST(:l_inst AS int[]), CAST(:l_first AS date[]),
                        CAST(:l_last AS date[]), CAST(:l_modes AS text[]))
@@ -53,44 +56,40 @@ vac AS (
   SELECT * FROM unnest(CAST(:v_inst AS int[]), CAST(:v_first AS date[]),
                        CAST(:v_last AS date[])) AS v(inst, first, last)),
 cal AS (
-  SELECT * FROM unnest(CAST(:c_day AS date[]), CAST(:c_kind AS text[])) AS c(day, kind)),
+  SELECT * FROM unnest(CAST(:d_day AS date[]), CAST(:d_kind AS text[])) AS d(day, kind)),
 uncertified AS (
   SELECT id, institution_id FROM staff
   WHERE institution_id BETWEEN :first AND :last AND coalesce(teacher_cert_no, '') = ''),
 s AS MATERIALIZED (
-  SELECT s.id, s.course_id, s.teacher_id, c.institution_id AS inst, c.delivery,
-         s.starts_at + interval '8 hours' AS start, s.ends_at + interval '8 hours' AS finish,
-         CAST(s.starts_at + interval '8 hours' AS date) AS day,
-         c.subject IN ({_quoted(checks.SUBJECT_BASED)}) AS subj,
-         c.subject IN ({_quoted(checks.SUBJECT_BASED)})
-           AND c.audience IN ({_quoted(checks.COMPULSORY)}) AS comp
-  FROM course_sessions s JOIN courses c ON c.id = s.course_id
-  WHERE s.course_id = ANY(CAST(:courses AS int[]))
-    AND c.institution_id BETWEEN :first AND :last),
+  SELECT s.id, s.course_id, s.teacher_id, s.starts_at + interval '8 hours' AS start,
+         s.ends_at + interval '8 hours' AS finish,
+         CAST(s.starts_at + interval '8 hours' AS date) AS day
+  FROM course_sessions s WHERE s.course_id = ANY(CAST(:c_id AS int[]))),
 judged AS (
-  SELECT s.id, s.course_id, s.teacher_id, s.inst, s.start, s.finish,
-    s.delivery = 'offline' AND s.finish - CAST(s.day AS timestamp) > p.off_end AS off_late,
-    s.delivery = 'online' AND s.finish - CAST(s.day AS timestamp) > p.on_end AS on_late,
-    s.delivery = 'online' AND s.finish - s.start > p.on_len AS too_long,
-    s.subj AND p.teacher AND t.id IS NOT NULL AS unqualified,
-    s.comp AND p.holiday AND d.kind = 'holiday' AS holiday,
-    s.comp AND p.rest AND CASE WHEN d.kind IS NULL THEN (s.day - {MONDAY}) % 7 >= 5
-                               ELSE d.kind = 'makeup' AND p.makeup END AS rest,
-    s.comp AND v.inst IS NOT NULL AS vacation,
-    p.licence AND l.inst IS NULL AS unlicensed,
-    p.mismatch AND strpos(l.modes, ',' || s.delivery || ',') = 0 AS mismatch
-  FROM s JOIN p ON p.inst = s.inst
-  LEFT JOIN uncertified t ON t.id = s.teacher_id AND t.institution_id = s.inst
+  SELECT s.id, s.course_id, s.teacher_id, c.inst, s.start, s.finish,
+    s.finish - CAST(s.day AS timestamp) > c.latest AS late,
+    s.finish - s.start > c.max_len AS too_long,
+    c.teacher AND t.id IS NOT NULL AS unqualified,
+    c.holiday AND d.kind = 'holiday' AS holiday,
+    c.rest AND CASE WHEN d.kind IS NULL THEN (s.day - {MONDAY}) % 7 >= 5
+                    ELSE d.kind = 'makeup' AND c.makeup END AS rest,
+    c.vacation AND v.inst IS NOT NULL AS vacation,
+    c.licence AND l.inst IS NULL AS unlicensed,
+    c.mismatch AND strpos(l.modes, ',' || c.delivery || ',') = 0 AS mismatch
+  FROM s JOIN c ON c.id = s.course_id
+  LEFT JOIN uncertified t ON t.id = s.teacher_id AND t.institution_id = c.inst
   LEFT JOIN cal d ON d.day = s.day
-  LEFT JOIN lic l ON l.inst = s.inst AND s.day BETWEEN l.first AND l.last
-  LEFT JOIN vac v ON v.inst = s.inst AND s.day BETWEEN v.first AND v.last)
+  LEFT JOIN lic l ON l.inst = c.inst AND s.day BETWEEN l.first AND l.last
+  LEFT JOIN vac v ON v.inst = c.inst AND s.day BETWEEN v.first AND v.last)
 SELECT * FROM judged
-WHERE off_late OR on_late OR too_long OR unqualified OR holiday OR rest OR vacation
-   OR unlicensed OR mismatch
+WHERE late OR too_long OR unqualified OR holiday OR rest OR vacation OR unlicensed OR mismatch
 UNION ALL
-SELECT NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       NULL FROM s
+SELECT NULL, count(*), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM s
 """
+
+PLAN = ("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_mergejoin = off; "
+        "SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
 
 STAFF = """
 SELECT institution_id, count(*),
@@ -172,8 +171,9 @@ class Judge:
     def __init__(self, world):
         self.world = world
         days, kinds = calendar_days(world.calendar)
-        self.calendar = {"c_day": array(days), "c_kind": array(kinds)}
-        self._regions: dict = {}
+        self.calendar = {"d_day": array(days), "d_kind": array(kinds)}
+        self._kinds: dict = {}
+        self._vacations: dict = {}
 
     def __call__(self, ids: list[int]) -> tuple[dict, int, int]:
         """({inst: (facts, findings)}, courses, sessions) for these institutions."""
@@ -184,16 +184,18 @@ class Judge:
         run = db.session.connection().execute
         facts = _institutions(ids)
         _add_courses(facts, ids, online_only=True)
-        by_course = {c.id: c for _, courses, _ in facts.values() for c, _ in courses}
-        bounds["courses"] = array(by_course)
-        contexts: dict = {}
-        # the chunk is small: a parallel plan or merge joins over the arrays only cost
-        run(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
-        run(sa.text("SET LOCAL enable_mergejoin = off"))
-        rows = run(sa.text(SESSIONS), self._arguments(facts, contexts) | bounds).all()
-        sessions = rows.pop()[1] if rows else 0
+        contexts, judged = {}, {}
+        args = self._arguments(facts, contexts, judged)
+        rows, sessions = [], 0
+        if judged:
+            # the arrays' row counts are guessed: hash joins are the plan whatever the guess,
+            # and a chunk is too small for parallel workers to pay
+            run(sa.text(PLAN))
+            rows = run(sa.text(SESSIONS), args | bounds).all()
+            sessions = next(r[1] for r in rows if r[0] is None)  # the count row
+            rows = [r for r in rows if r[0] is not None]
         # the staff a staff rule may concern, and the teachers a finding names
-        _add_staff(facts, ids, sorted({r[2] for r in rows if r[9]}))
+        _add_staff(facts, ids, sorted({r[2] for r in rows if r[8]}))
         counts = {r[0]: checks.StaffCounts(r[1], r[2]) for r in run(sa.text(STAFF), bounds)}
         found = {}
         for inst_id, entry in facts.items():
@@ -202,65 +204,83 @@ class Judge:
             found[inst_id] = (entry, checks.evaluate(
                 entry[1], ctx, session_rules=False,
                 staff_counts=counts.get(inst_id, checks.StaffCounts(0, 0))))
-        prepared: dict = {}
+        make, render_session = checks.Finding, checks._render_session
         for sid, cid, tid, inst_id, start, finish, *flags in rows:
-            course, ctx = by_course[cid], contexts[inst_id]
+            course, ctx, rules = judged[cid]
             s = checks.SessionFacts(sid, start, finish, tid)
             out = found[inst_id][1]
-            for code, flag in zip(FLAGS, flags, strict=True):
-                if not flag:
-                    continue
-                key = (cid, code)
-                if key not in prepared:
-                    prepare, render = RULES[code]
-                    prepared[key] = (render, prepare(course, ctx, ctx.params[code]))
-                render, arg = prepared[key]
-                out.append(checks.Finding(code, checks._render_session, "session", cid, sid, tid,
-                                          args=(render, course, s, ctx, arg)))
-        return found, len(by_course), sessions
+            for rule, flag in zip(rules, flags, strict=True):
+                if flag:
+                    code, render, arg = rule
+                    out.append(make(code, render_session, "session", cid, sid, tid,
+                                    args=(render, course, s, ctx, arg)))
+        return found, len(judged), sessions
 
-    def _arguments(self, facts: dict, contexts: dict) -> dict:
-        """The parameters, licence spans and vacations per institution, as arrays."""
-        names = ("p_inst", "p_off", "p_on", "p_len", "p_teacher", "p_holiday", "p_rest",
-                 "p_makeup", "p_licence", "p_mismatch")
+    def _arguments(self, facts: dict, contexts: dict, judged: dict) -> dict:
+        """What each course is judged by, the licence spans and vacations, as arrays."""
+        names = ("c_id", "c_inst", "c_delivery", "c_latest", "c_len", "c_teacher", "c_holiday",
+                 "c_rest", "c_makeup", "c_vacation", "c_licence", "c_mismatch")
         a = {k: [] for k in names + ("l_inst", "l_first", "l_last", "l_modes", "v_inst",
                                      "v_first", "v_last")}
-        params = [a[k] for k in names[1:]]
-        for inst_id, (inst, _, _) in facts.items():
+        columns = [a[k] for k in names[3:]]
+        ids, insts, modes = a["c_id"], a["c_inst"], a["c_delivery"]
+        for inst_id, (inst, courses, _) in facts.items():
             ctx = contexts[inst_id] = self.world.context(inst.region_code, inst)
-            values, vacations = self._region(inst.region_code, ctx)
-            a["p_inst"].append(inst_id)
-            for column, value in zip(params, values, strict=True):
-                column.append(value)
-            for first, last, modes in licence_spans(inst.licences):
+            for course, _ in courses:
+                values, rules = self._kind(course, ctx)
+                judged[course.id] = (course, ctx, rules)
+                ids.append(course.id)
+                insts.append(inst_id)
+                modes.append(course.delivery)
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
+            for first, last, spans in licence_spans(inst.licences):
                 a["l_inst"].append(inst_id)
                 a["l_first"].append(first)
                 a["l_last"].append(last)
-                a["l_modes"].append(modes)
-            for first, last in vacations:
+                a["l_modes"].append(spans)
+            for first, last in self._vacation_spans(ctx.vacations):
                 a["v_inst"].append(inst_id)
                 a["v_first"].append(first)
                 a["v_last"].append(last)
         return {k: array(v) for k, v in a.items()} | self.calendar
 
-    def _region(self, region_code: str | None, ctx) -> tuple[tuple, list]:
-        """The region's thresholds and switches (in the order of `p`) and its vacations."""
-        hit = self._regions.get(region_code)
+    def _kind(self, course, ctx) -> tuple[tuple, tuple]:
+        """What the query needs to judge a course's sessions (thresholds and switches, in the
+        order of `c`) and, per flag, (code, render, arg) for the findings. It is the rules'
+        own `prepare` that says whether a rule applies, so it depends only on the parameters,
+        the vacations and the course's delivery mode and kind."""
+        key = (id(ctx.params), ctx.vacations, course.delivery, course.subject_based,
+               course.compulsory_subject)
+        hit = self._kinds.get(key)
         if hit is not None:
             return hit
-        on = {code: checks._enabled(ctx, code) for code in FLAGS}
-        off, online, length = (on["OFFLINE_ENDS_AFTER_2030"], on["ONLINE_ENDS_AFTER_2100"],
-                               on["ONLINE_LESSON_OVER_30_MIN"])
-        rest = on["SUBJECT_ON_REST_DAY"]
+        _, session_rules, day_rules = ctx.rules()
+        args = {}
+        for (code, prepare, _, render), p in session_rules + day_rules:
+            if code == "TEACHER_UNQUALIFIED":
+                # applies when the institution has staff: the query finds the teacher among them
+                arg = p if course.subject_based else None
+            else:
+                arg = prepare(course, ctx, p)
+            if arg is not None:
+                args[code] = (code, render, arg)
+        late = args.get(LATE[0]) or args.get(LATE[1])
+        rest = args.get("SUBJECT_ON_REST_DAY")
         values = (
-            None if off is None else _seconds(checks.clock_time(off["latest_end"])),
-            None if online is None else _seconds(checks.clock_time(online["latest_end"])),
-            None if length is None else _seconds(timedelta(minutes=int(length["max_minutes"]))),
-            on["TEACHER_UNQUALIFIED"] is not None, on["SUBJECT_ON_HOLIDAY"] is not None,
-            rest is not None, bool(rest and rest.get("makeup_saturday_is_rest_day")),
-            on["NO_ACTIVE_LICENCE"] is not None, on["LICENCE_DELIVERY_MISMATCH"] is not None)
-        vacations = []
-        if on["SUBJECT_IN_VACATION"] is not None:
-            vacations = merged((s, e) for _, s, e in ctx.vacations)
-        hit = self._regions[region_code] = (values, vacations)
+            None if late is None else _seconds(late[2][0]),
+            None if "ONLINE_LESSON_OVER_30_MIN" not in args else _seconds(
+                args["ONLINE_LESSON_OVER_30_MIN"][2]),
+            "TEACHER_UNQUALIFIED" in args, "SUBJECT_ON_HOLIDAY" in args, rest is not None,
+            bool(rest and rest[2].get("makeup_saturday_is_rest_day")),
+            "SUBJECT_IN_VACATION" in args, "NO_ACTIVE_LICENCE" in args,
+            "LICENCE_DELIVERY_MISMATCH" in args)
+        rules = tuple(late if code == "LATE" else args.get(code) for code in FLAGS)
+        hit = self._kinds[key] = (values, rules)
+        return hit
+
+    def _vacation_spans(self, vacations: tuple) -> list:
+        hit = self._vacations.get(vacations)
+        if hit is None:
+            hit = self._vacations[vacations] = merged((s, e) for _, s, e in vacations)
         return hit
