@@ -6,10 +6,11 @@ are all inside it). The check on write, the dry run and the rescan all go throug
 `checks.evaluate`, so they cannot disagree; the rescan only streams institutions in chunks.
 """
 
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -17,7 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from registry import audit, clock, regions
 from registry import calendar as cal
 from registry.courses.models import Course, CourseSession
-from registry.db import db, is_postgres, utcnow
+from registry.db import UTCDateTime, db, is_postgres, utcnow
 from registry.institutions import licences as licence_service
 from registry.institutions import services as institution_service
 from registry.institutions.models import Institution, Licence
@@ -71,6 +72,7 @@ class World:
     calendar: cal.Calendar = field(default_factory=cal.load)
     vacations: list = field(default_factory=cal.vacations_by_region)
     _vacations_by_region: dict = field(default_factory=dict)
+    _rules: dict = field(default_factory=dict)
 
     def context(self, region_code: str | None, institution=None, staff=None) -> checks.Context:
         region_vacations = ()
@@ -79,8 +81,13 @@ class World:
             if region_vacations is None:
                 region_vacations = cal.vacations_for(self.vacations, region_code)
                 self._vacations_by_region[region_code] = region_vacations
-        return checks.Context(self.catalogue.for_region(region_code), self.calendar,
-                              region_vacations, institution, staff or {})
+        params = self.catalogue.for_region(region_code)
+        ctx = checks.Context(params, self.calendar, region_vacations, institution, staff or {})
+        rules = self._rules.get(id(params))
+        if rules is None:  # the enabled rules depend on the parameters alone
+            rules = self._rules[id(params)] = ctx.rules()
+        ctx._enabled_rules = rules
+        return ctx
 
 
 # --- loading facts ----------------------------------------------------------------------------
@@ -269,8 +276,7 @@ def reconcile(world: World, found: dict, stats: Stats) -> None:
     gone = [(bid, status) for key, (bid, status) in existing.items()
             if key not in seen and status in LIVE]
     stats.findings += len(seen)
-    for chunk in _chunks(new, 1000):
-        db.session.execute(sa.insert(Breach), chunk)
+    _insert(new)
     _move(reopen, "resolved", "open", REOPEN_NOTE, now)
     by_status = defaultdict(list)
     for bid, status in gone:
@@ -280,6 +286,40 @@ def reconcile(world: World, found: dict, stats: Stats) -> None:
     stats.opened += len(new)
     stats.reopened += len(reopen)
     stats.resolved += len(gone)
+
+
+COLUMNS = ("rule", "severity", "message", "dedupe_key", "institution_id", "region_code",
+           "course_id", "session_id", "staff_id", "details", "status", "detected_at",
+           "updated_at")
+
+
+def _insert(rows: list[dict]) -> None:
+    """New breaches: one COPY on PostgreSQL (a first rescan opens tens of thousands), bulk
+    inserts elsewhere."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        for chunk in _chunks(rows, 1000):
+            db.session.execute(sa.insert(Breach), chunk)
+        return
+    dumps = connection.dialect._json_serializer or json.dumps
+    stored = Breach.__table__.c
+
+    def value(column, v):
+        if v is None:
+            return None
+        if column == "details":
+            return dumps(v)
+        if isinstance(stored[column].type, UTCDateTime):
+            return v.astimezone(UTC).replace(tzinfo=None)
+        return v
+
+    raw = connection.connection.driver_connection
+    names = ", ".join(COLUMNS)
+    with raw.cursor() as cur, cur.copy(f"COPY breaches ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([value(c, row[c]) for c in COLUMNS])
 
 
 def _move(ids: list[int], from_status: str, to_status: str, note: str, now) -> None:
