@@ -158,10 +158,10 @@ def _literal(value) -> str:
     return str(value)  # int, date (ISO)
 
 
-def array(values) -> str:
+def array(values, literal=_literal) -> str:
     """A PostgreSQL array literal: building the text is cheaper than the driver's per-item
     adaptation of long lists."""
-    return "{" + ",".join(map(_literal, values)) + "}"
+    return "{" + ",".join(map(literal, values)) + "}"
 
 
 # --- one chunk --------------------------------------------------------------------------------
@@ -229,9 +229,9 @@ class Judge:
             for course, _ in courses:
                 values, rules = self._kind(course, ctx)
                 judged[course.id] = (course, ctx, rules)
-                ids.append(course.id)
-                insts.append(inst_id)
-                modes.append(course.delivery)
+                ids.append(str(course.id))
+                insts.append(str(inst_id))
+                modes.append(_literal(course.delivery))
                 for column, value in zip(columns, values, strict=True):
                     column.append(value)
             for first, last, spans in licence_spans(inst.licences):
@@ -243,7 +243,9 @@ class Judge:
                 a["v_inst"].append(inst_id)
                 a["v_first"].append(first)
                 a["v_last"].append(last)
-        return {k: array(v) for k, v in a.items()} | self.calendar
+        # the course columns hold their literals already (see `_kind`)
+        return {k: array(v, str if k in names else _literal) for k, v in a.items()} | \
+            self.calendar
 
     def _kind(self, course, ctx) -> tuple[tuple, tuple]:
         """What the query needs to judge a course's sessions (thresholds and switches, in the
@@ -276,7 +278,7 @@ class Judge:
             "SUBJECT_IN_VACATION" in args, "NO_ACTIVE_LICENCE" in args,
             "LICENCE_DELIVERY_MISMATCH" in args)
         rules = tuple(late if code == "LATE" else args.get(code) for code in FLAGS)
-        hit = self._kinds[key] = (values, rules)
+        hit = self._kinds[key] = (tuple(map(_literal, values)), rules)
         return hit
 
     def _vacation_spans(self, vacations: tuple) -> list:

@@ -47,20 +47,31 @@ class Catalogue:
             RuleOverride.enabled)).all()
         self.overrides = sorted(overrides, key=lambda o: len(regions.prefix(o.region_code)))
         self._cache: dict = {}
+        self._merged: dict = {}
 
     def for_region(self, region_code: str | None) -> dict:
+        """The merged parameters; regions under the same overrides share one (read-only) dict,
+        so what is derived from it can be cached by its identity."""
         hit = self._cache.get(region_code)
         if hit is None:
-            hit = {}
-            for code, (params, enabled) in self.base.items():
-                hit[code] = dict(params) | {"enabled": enabled}
-            if region_code:
-                for o in self.overrides:
-                    if regions.covers(o.region_code, region_code) and o.rule_code in hit:
-                        hit[o.rule_code].update(o.params or {})
-                        if o.enabled is not None:
-                            hit[o.rule_code]["enabled"] = o.enabled
+            applies = tuple(k for k, o in enumerate(self.overrides)
+                            if region_code and regions.covers(o.region_code, region_code))
+            hit = self._merged.get(applies)
+            if hit is None:
+                hit = self._merged[applies] = self._merge(applies)
             self._cache[region_code] = hit
+        return hit
+
+    def _merge(self, applies: tuple) -> dict:
+        hit = {}
+        for code, (params, enabled) in self.base.items():
+            hit[code] = dict(params) | {"enabled": enabled}
+        for k in applies:  # broadest first: the most specific region wins
+            o = self.overrides[k]
+            if o.rule_code in hit:
+                hit[o.rule_code].update(o.params or {})
+                if o.enabled is not None:
+                    hit[o.rule_code]["enabled"] = o.enabled
         return hit
 
 
