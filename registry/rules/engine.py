@@ -151,7 +151,7 @@ def _institutions(institution_ids: list[int]) -> dict:
             Licence.institution_id, Licence.issued_on, Licence.expires_on, Licence.state,
             Licence.delivery).where(_among(Licence.institution_id, institution_ids))).all():
         licences[r[0]].append(make(r[1], r[2], r[3], r[4]))
-    for r in db.session.execute(sa.select(
+    for r in run(sa.select(
             Institution.id, Institution.region_code, Institution.category, Institution.legal_form,
             Institution.audiences).where(_among(Institution.id, institution_ids))).all():
         inst = checks.InstitutionFacts(r[0], r[1], r[2], r[3], tuple(r[4] or ()),
