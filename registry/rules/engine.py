@@ -4,6 +4,8 @@ stored breaches in line with what they find.
 One institution is the unit of evaluation (a teacher's lessons and the institution's licences
 are all inside it). The check on write, the dry run and the rescan all go through `_facts` and
 `checks.evaluate`, so they cannot disagree; the rescan only streams institutions in chunks.
+On PostgreSQL the rescan judges the per-session rules in SQL instead (`registry.rules.bulk`),
+held to the same findings by tests/registry/rules/test_bulk.py.
 """
 
 import json
