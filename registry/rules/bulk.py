@@ -91,6 +91,9 @@ FROM s
 PLAN = ("SET LOCAL max_parallel_workers_per_gather = 0; SET LOCAL enable_mergejoin = off; "
         "SET LOCAL enable_nestloop = off; SET LOCAL jit = off")
 
+UNPLAN = ("RESET max_parallel_workers_per_gather; RESET enable_mergejoin; "
+          "RESET enable_nestloop; RESET jit")
+
 STAFF = """
 SELECT institution_id, count(*),
        count(*) FILTER (WHERE role = 'teacher' AND full_time)
@@ -192,6 +195,7 @@ class Judge:
             # and a chunk is too small for parallel workers to pay
             run(sa.text(PLAN))
             rows = run(sa.text(SESSIONS), args | bounds).all()
+            run(sa.text(UNPLAN))  # the rest of the transaction plans as usual
             sessions = next(r[1] for r in rows if r[0] is None)  # the count row
             rows = [r for r in rows if r[0] is not None]
         # the staff a staff rule may concern, and the teachers a finding names
