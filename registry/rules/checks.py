@@ -56,6 +56,14 @@ class StaffFacts:
     full_time: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class StaffCounts:
+    """An institution's staff counted where they are stored (the bulk rescan), not listed."""
+
+    total: int
+    full_time_teachers: int
+
+
 @dataclass(slots=True)
 class CourseFacts:
     id: int | None
@@ -129,6 +137,15 @@ class Context:
     _licensed: dict = field(default_factory=dict, repr=False)
     day_verdicts: dict = field(default_factory=dict, repr=False)
     _active: tuple | None = field(default=None, repr=False)
+    _enabled_rules: tuple | None = field(default=None, repr=False)
+
+    def rules(self) -> tuple:
+        """(course, session, day) rules enabled here, each with its parameters (read once)."""
+        if self._enabled_rules is None:
+            self._enabled_rules = tuple(
+                [(rule, p) for rule in table if (p := _enabled(self, rule[0])) is not None]
+                for table in (COURSE_RULES, SESSION_RULES, DAY_RULES))
+        return self._enabled_rules
 
     def licensed_deliveries(self, day: date) -> frozenset:
         """The delivery modes of the institution's licences valid on `day` (cached per day;
@@ -516,10 +533,13 @@ def check_nonprofit(inst, courses, staff, p):
 
 
 def check_full_time_ratio(inst, courses, staff, p):
-    total = len(staff)
+    if isinstance(staff, StaffCounts):
+        total, full_time = staff.total, staff.full_time_teachers
+    else:
+        total = len(staff)
+        full_time = sum(1 for s in staff if s.role == "teacher" and s.full_time)
     if not total:
         return None
-    full_time = sum(1 for s in staff if s.role == "teacher" and s.full_time)
     minimum = int(p["min_percent"])
     if full_time * 100 >= minimum * total:
         return None
@@ -546,19 +566,21 @@ def _enabled(ctx, code):
 
 
 def evaluate_course(course: CourseFacts, sessions: list, ctx: Context,
-                    with_course_rules: bool = True) -> list[Finding]:
+                    with_course_rules: bool = True,
+                    with_session_rules: bool = True) -> list[Finding]:
     """Course and session rules for one course (the break rule is judged across courses)."""
     out = []
+    course_rules, session_rules, day_rules = ctx.rules()
     if with_course_rules:
-        for code, check in COURSE_RULES:
-            p = _enabled(ctx, code)
-            if p is not None and (hit := check(course, ctx, p)) is not None:
+        for (_, check), p in course_rules:
+            if (hit := check(course, ctx, p)) is not None:
                 out.append(hit)
+    if not with_session_rules:
+        return out
     per_session, per_day = [], []
-    for rules, active in ((SESSION_RULES, per_session), (DAY_RULES, per_day)):
-        for code, prepare, test, render in rules:
-            p = _enabled(ctx, code)
-            if p is not None and (arg := prepare(course, ctx, p)) is not None:
+    for rules, active in ((session_rules, per_session), (day_rules, per_day)):
+        for (code, prepare, test, render), p in rules:
+            if (arg := prepare(course, ctx, p)) is not None:
                 active.append((code, test, render, arg))
     if not (per_session or per_day):
         return out
@@ -588,12 +610,17 @@ def evaluate_course(course: CourseFacts, sessions: list, ctx: Context,
     return out
 
 
-def evaluate(courses: list, ctx: Context) -> list[Finding]:
+def evaluate(courses: list, ctx: Context, session_rules: bool = True,
+             staff_counts: StaffCounts | None = None) -> list[Finding]:
     """Every finding for one institution (or a dry run without one): `courses` is a list of
-    (CourseFacts, [SessionFacts sorted by start]); the staff are `ctx.staff`."""
+    (CourseFacts, [SessionFacts sorted by start]); the staff are `ctx.staff`.
+
+    The bulk rescan judges the per-session rules in SQL: it passes `session_rules=False`, only
+    the online sessions (for the breaks), only the staff that may break a staff rule and
+    `staff_counts` for the institution's ratio."""
     out = []
     for course, sessions in courses:
-        out.extend(evaluate_course(course, sessions, ctx))
+        out.extend(evaluate_course(course, sessions, ctx, with_session_rules=session_rules))
     out.extend(check_breaks(courses, ctx))
     staff = list(ctx.staff.values())
     for member in staff:
@@ -605,6 +632,8 @@ def evaluate(courses: list, ctx: Context) -> list[Finding]:
         facts = [c for c, _ in courses]
         for code, check in INSTITUTION_RULES:
             p = _enabled(ctx, code)
-            if p is not None and (hit := check(ctx.institution, facts, staff, p)) is not None:
+            hit = None if p is None else check(ctx.institution, facts,
+                                               staff if staff_counts is None else staff_counts, p)
+            if hit is not None:
                 out.append(hit)
     return out

@@ -4,19 +4,23 @@ stored breaches in line with what they find.
 One institution is the unit of evaluation (a teacher's lessons and the institution's licences
 are all inside it). The check on write, the dry run and the rescan all go through `_facts` and
 `checks.evaluate`, so they cannot disagree; the rescan only streams institutions in chunks.
+On PostgreSQL the rescan judges the per-session rules in SQL instead (`registry.rules.bulk`),
+held to the same findings by tests/registry/rules/test_bulk.py.
 """
 
+import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from registry import audit, clock, regions
 from registry import calendar as cal
 from registry.courses.models import Course, CourseSession
-from registry.db import db, is_postgres, utcnow
+from registry.db import UTCDateTime, db, is_postgres, utcnow
 from registry.institutions import licences as licence_service
 from registry.institutions import services as institution_service
 from registry.institutions.models import Institution, Licence
@@ -45,20 +49,31 @@ class Catalogue:
             RuleOverride.enabled)).all()
         self.overrides = sorted(overrides, key=lambda o: len(regions.prefix(o.region_code)))
         self._cache: dict = {}
+        self._merged: dict = {}
 
     def for_region(self, region_code: str | None) -> dict:
+        """The merged parameters; regions under the same overrides share one (read-only) dict,
+        so what is derived from it can be cached by its identity."""
         hit = self._cache.get(region_code)
         if hit is None:
-            hit = {}
-            for code, (params, enabled) in self.base.items():
-                hit[code] = dict(params) | {"enabled": enabled}
-            if region_code:
-                for o in self.overrides:
-                    if regions.covers(o.region_code, region_code) and o.rule_code in hit:
-                        hit[o.rule_code].update(o.params or {})
-                        if o.enabled is not None:
-                            hit[o.rule_code]["enabled"] = o.enabled
+            applies = tuple(k for k, o in enumerate(self.overrides)
+                            if region_code and regions.covers(o.region_code, region_code))
+            hit = self._merged.get(applies)
+            if hit is None:
+                hit = self._merged[applies] = self._merge(applies)
             self._cache[region_code] = hit
+        return hit
+
+    def _merge(self, applies: tuple) -> dict:
+        hit = {}
+        for code, (params, enabled) in self.base.items():
+            hit[code] = dict(params) | {"enabled": enabled}
+        for k in applies:  # broadest first: the most specific region wins
+            o = self.overrides[k]
+            if o.rule_code in hit:
+                hit[o.rule_code].update(o.params or {})
+                if o.enabled is not None:
+                    hit[o.rule_code]["enabled"] = o.enabled
         return hit
 
 
@@ -70,6 +85,7 @@ class World:
     calendar: cal.Calendar = field(default_factory=cal.load)
     vacations: list = field(default_factory=cal.vacations_by_region)
     _vacations_by_region: dict = field(default_factory=dict)
+    _rules: dict = field(default_factory=dict)
 
     def context(self, region_code: str | None, institution=None, staff=None) -> checks.Context:
         region_vacations = ()
@@ -78,8 +94,13 @@ class World:
             if region_vacations is None:
                 region_vacations = cal.vacations_for(self.vacations, region_code)
                 self._vacations_by_region[region_code] = region_vacations
-        return checks.Context(self.catalogue.for_region(region_code), self.calendar,
-                              region_vacations, institution, staff or {})
+        params = self.catalogue.for_region(region_code)
+        ctx = checks.Context(params, self.calendar, region_vacations, institution, staff or {})
+        rules = self._rules.get(id(params))
+        if rules is None:  # the enabled rules depend on the parameters alone
+            rules = self._rules[id(params)] = ctx.rules()
+        ctx._enabled_rules = rules
+        return ctx
 
 
 # --- loading facts ----------------------------------------------------------------------------
@@ -91,6 +112,13 @@ def _of(column, institution_ids: list[int]):
     if len(institution_ids) > 8 and last - first < 2 * len(institution_ids):
         return column.between(first, last)
     return column.in_(institution_ids)
+
+
+def _among(column, ids: list[int]):
+    """`column` IN these ids; on PostgreSQL one array parameter instead of one per id."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, list(ids), type_=ARRAY(sa.Integer)))
+    return column.in_(ids)
 
 
 def _rows(result, plain: bool) -> list:
@@ -106,34 +134,57 @@ def _rows(result, plain: bool) -> list:
 
 def _facts(institution_ids: list[int]) -> dict:
     """{institution_id: (InstitutionFacts, [(CourseFacts, [SessionFacts])], {id: StaffFacts})}"""
-    S = CourseSession
-
     if not institution_ids:
         return {}
     institution_ids = sorted(institution_ids)
+    out = _institutions(institution_ids)
+    _add_staff(out, institution_ids)
+    _add_courses(out, institution_ids)
+    return out
+
+
+def _institutions(institution_ids: list[int]) -> dict:
+    """The institutions (sorted ids) with their licences, no courses or staff yet."""
     out = {}
     run = db.session.connection().execute
     licences = defaultdict(list)
     make = checks.LicenceFacts
     for r in run(sa.select(
             Licence.institution_id, Licence.issued_on, Licence.expires_on, Licence.state,
-            Licence.delivery).where(Licence.institution_id.in_(institution_ids))).all():
+            Licence.delivery).where(_among(Licence.institution_id, institution_ids))).all():
         licences[r[0]].append(make(r[1], r[2], r[3], r[4]))
-    for r in db.session.execute(sa.select(
+    for r in run(sa.select(
             Institution.id, Institution.region_code, Institution.category, Institution.legal_form,
-            Institution.audiences).where(Institution.id.in_(institution_ids))).all():
+            Institution.audiences).where(_among(Institution.id, institution_ids))).all():
         inst = checks.InstitutionFacts(r[0], r[1], r[2], r[3], tuple(r[4] or ()),
                                        tuple(licences.get(r[0], ())))
         out[r[0]] = (inst, [], {})
+    return out
+
+
+def _add_staff(out: dict, institution_ids: list[int], staff_ids: list[int] | None = None):
+    """Every staff member, or (the bulk rescan) only `staff_ids` and those a staff rule may
+    concern (in service at a school, located abroad)."""
     make = checks.StaffFacts
-    for r in _rows(run(sa.select(
-            Staff.institution_id, Staff.id, Staff.name, Staff.role, Staff.teacher_cert_no,
-            Staff.in_service_school_teacher, Staff.nationality, Staff.located_abroad,
-            Staff.full_time).where(_of(Staff.institution_id, institution_ids))), True):
+    stmt = sa.select(
+        Staff.institution_id, Staff.id, Staff.name, Staff.role, Staff.teacher_cert_no,
+        Staff.in_service_school_teacher, Staff.nationality, Staff.located_abroad,
+        Staff.full_time).where(_of(Staff.institution_id, institution_ids))
+    if staff_ids is not None:
+        stmt = stmt.where(sa.or_(Staff.in_service_school_teacher, Staff.located_abroad,
+                                 _among(Staff.id, staff_ids)))
+    for r in _rows(db.session.connection().execute(stmt), True):
         entry = out.get(r[0])
         if entry is not None:
             entry[2][r[1]] = make(r[1], r[2], r[3], bool(r[4]), bool(r[5]), r[6], bool(r[7]),
                                   bool(r[8]))
+
+
+def _add_courses(out: dict, institution_ids: list[int], online_only: bool = False):
+    """The courses with their sessions sorted by start; with `online_only` (the bulk rescan,
+    for the breaks) only the sessions of online courses."""
+    S = CourseSession
+    run = db.session.connection().execute
     courses = {}
     make = checks.CourseFacts
     for r in run(sa.select(
@@ -152,6 +203,8 @@ def _facts(institution_ids: list[int]) -> dict:
                 .join(Course, Course.id == S.course_id)
                 .where(_of(Course.institution_id, institution_ids))
                 .order_by(S.course_id, S.starts_at, S.id))
+        if online_only:
+            stmt = stmt.where(Course.delivery == "online")
         make, offset, get = checks.SessionFacts, CST_OFFSET, courses.get
         current_id, bucket = None, None
         # one chunk of institutions is fetched whole; memory stays bounded by the chunk
@@ -160,7 +213,6 @@ def _facts(institution_ids: list[int]) -> dict:
                 current_id, bucket = course_id, get(course_id)
             if bucket is not None:
                 bucket.append(make(sid, start + offset, end + offset, teacher))
-    return out
 
 
 def _evaluate(world: World, facts) -> list[checks.Finding]:
@@ -212,7 +264,7 @@ def reconcile(world: World, found: dict, stats: Stats) -> None:
     run = db.session.connection().execute
     for chunk in _chunks(list(found), 500):
         for bid, key, status in run(sa.select(Breach.id, Breach.dedupe_key, Breach.status).where(
-                Breach.institution_id.in_(chunk), Breach.rule.in_(checks.CODES))):
+                _among(Breach.institution_id, chunk), Breach.rule.in_(checks.CODES))):
             existing[key] = (bid, status)
     now, severity = utcnow(), world.catalogue.severity
     new, seen, reopen = [], set(), []
@@ -237,8 +289,7 @@ def reconcile(world: World, found: dict, stats: Stats) -> None:
     gone = [(bid, status) for key, (bid, status) in existing.items()
             if key not in seen and status in LIVE]
     stats.findings += len(seen)
-    for chunk in _chunks(new, 1000):
-        db.session.execute(sa.insert(Breach), chunk)
+    _insert(new)
     _move(reopen, "resolved", "open", REOPEN_NOTE, now)
     by_status = defaultdict(list)
     for bid, status in gone:
@@ -248,6 +299,40 @@ def reconcile(world: World, found: dict, stats: Stats) -> None:
     stats.opened += len(new)
     stats.reopened += len(reopen)
     stats.resolved += len(gone)
+
+
+COLUMNS = ("rule", "severity", "message", "dedupe_key", "institution_id", "region_code",
+           "course_id", "session_id", "staff_id", "details", "status", "detected_at",
+           "updated_at")
+
+
+def _insert(rows: list[dict]) -> None:
+    """New breaches: one COPY on PostgreSQL (a first rescan opens tens of thousands), bulk
+    inserts elsewhere."""
+    if not rows:
+        return
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        for chunk in _chunks(rows, 1000):
+            db.session.execute(sa.insert(Breach), chunk)
+        return
+    dumps = connection.dialect._json_serializer or json.dumps
+    stored = Breach.__table__.c
+
+    def value(column, v):
+        if v is None:
+            return None
+        if column == "details":
+            return dumps(v)
+        if isinstance(stored[column].type, UTCDateTime):
+            return v.astimezone(UTC).replace(tzinfo=None)
+        return v
+
+    raw = connection.connection.driver_connection
+    names = ", ".join(COLUMNS)
+    with raw.cursor() as cur, cur.copy(f"COPY breaches ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([value(c, row[c]) for c in COLUMNS])
 
 
 def _move(ids: list[int], from_status: str, to_status: str, note: str, now) -> None:
@@ -365,7 +450,7 @@ def mark_stale_region(region_code: str | None = None) -> int:
 
 
 def _clear_stale(institution_ids: list[int]) -> None:
-    db.session.execute(sa.update(Course).where(Course.institution_id.in_(institution_ids),
+    db.session.execute(sa.update(Course).where(_among(Course.institution_id, institution_ids),
                                                Course.stale.is_(True)).values(stale=False))
 
 
@@ -375,12 +460,21 @@ def stale_count() -> int:
 
 # --- the rescan -------------------------------------------------------------------------------
 def rescan(region: str | None = None, progress=None, *, stale_only: bool = False,
-           chunk: int = 200, commit: bool = True) -> Stats:
+           chunk: int | None = None, commit: bool = True, in_sql: bool | None = None) -> Stats:
     """Re-evaluate every institution (in `region`, or with stale courses only), streaming them
     in chunks by id so memory stays bounded; `progress(n)` is told of each n sessions done.
-    Commits after each chunk when `commit`."""
+    Commits after each chunk when `commit`. On PostgreSQL (`in_sql`) the per-session rules
+    are judged in SQL (`registry.rules.bulk`); elsewhere every rule runs in Python."""
     started = time.perf_counter()
     world, stats, last = World(), Stats(), 0
+    if in_sql is None:
+        in_sql = is_postgres()
+    judge = None
+    if in_sql:
+        from registry.rules import bulk
+
+        judge = bulk.Judge(world)
+    chunk = chunk or (1000 if in_sql else 200)
     while True:
         stmt = sa.select(Institution.id).where(Institution.id > last).order_by(Institution.id)
         if region:
@@ -392,11 +486,15 @@ def rescan(region: str | None = None, progress=None, *, stale_only: bool = False
         if not ids:
             break
         last = ids[-1]
-        found, done = {}, 0
-        for inst_id, facts in _facts(ids).items():
-            found[inst_id] = (facts, _evaluate(world, facts))
-            stats.courses += len(facts[1])
-            done += sum(len(s) for _, s in facts[1])
+        if judge is not None:
+            found, courses, done = judge(ids)
+            stats.courses += courses
+        else:
+            found, done = {}, 0
+            for inst_id, facts in _facts(ids).items():
+                found[inst_id] = (facts, _evaluate(world, facts))
+                stats.courses += len(facts[1])
+                done += sum(len(s) for _, s in facts[1])
         reconcile(world, found, stats)
         _clear_stale(ids)
         stats.institutions += len(ids)
