@@ -67,11 +67,15 @@ def exists(code: str) -> bool:
     return code in all_regions()
 
 
+# grouping levels of GB/T 2260 that are not places: never part of a name
+PLACEHOLDERS = ("市辖区", "县", "省直辖县级行政区划", "省直辖县级行政单位")
+
+
 def full_name(code: str) -> str:
     """浙江省杭州市西湖区."""
     parts, region = [], get(code)
     while region:
-        if region.name not in ("市辖区", "县", "省直辖县级行政区划"):
+        if region.name not in PLACEHOLDERS:
             parts.append(region.name)
         region = get(region.parent_code) if region.parent_code else None
     return "".join(reversed(parts))

@@ -382,11 +382,9 @@ class National:
                 for k in range(size):
                     teacher = k < teachers
                     birth = date(1965, 1, 1) + timedelta(days=rnd.randrange(14_000))
-                    body = f"{region}{birth:%Y%m%d}{rnd.randrange(1000):03d}"
+                    body = (f"{_birth_county(region, birth.year)}{birth:%Y%m%d}"
+                            f"{rnd.randrange(1000):03d}")
                     number = body + ric.calc_check_digit(body + "0")  # wants a placeholder
-                    if not ric.is_valid(number):  # county set up after the birth year
-                        body = _old_county(region) + body[6:]
-                        number = body + ric.calc_check_digit(body + "0")
                     foreign_abroad = teacher and rnd.random() < 0.001
                     cert = None
                     if teacher and rnd.random() < (0.97 if category == "subject" else 0.6):
@@ -633,16 +631,27 @@ def _allocate(total: int, parts: int, rnd: random.Random) -> list[int]:
     return out
 
 
-@functools.cache
-def _old_county(region: str) -> str:
-    """A county of the same province that existed in 1965, for birth places."""
+def _valid_birth_place(county: str, year: int) -> bool:
     from stdnum.cn import ric
 
+    body = f"{county}{year}0101001"
+    return ric.is_valid(body + ric.calc_check_digit(body + "0"))
+
+
+@functools.cache
+def _birth_county(region: str, year: int) -> str:
+    """The region itself when its code was in use in `year`, else a county of the province
+    whose code was: a resident ID names where it was issued, as of then. (Validity depends only
+    on the code and the year, so stdnum's slow look-up runs once per pair, not once per ID.)"""
+    return region if _valid_birth_place(region, year) else _province_county(region[:2], year)
+
+
+@functools.cache
+def _province_county(province: str, year: int) -> str:
     for code in sorted(regions.all_regions()):
-        if code[:2] == region[:2] and regions.get(code).level == "county":
-            body = f"{code}19650101001"
-            if ric.is_valid(body + ric.calc_check_digit(body + "0")):
-                return code
+        if code[:2] == province and regions.get(code).level == "county" \
+                and _valid_birth_place(code, year):
+            return code
     return "110101"
 
 
@@ -657,7 +666,7 @@ def _place(region: str) -> str:
     """The name a local business would carry: the city, or the county for county towns."""
     county = regions.get(region)
     city = regions.get(region[:4] + "00")
-    if city and city.name not in ("市辖区", "县", "省直辖县级行政区划"):
+    if city and city.name not in regions.PLACEHOLDERS:
         return city.name
     return county.name if county else ""
 
