@@ -68,7 +68,7 @@ def recompute(inst: Institution, cause: str) -> bool:
     now, today = clock.now(), clock.today()
     if is_postgres():  # one writer per institution, so two changes never open two intervals
         db.session.execute(sa.select(Institution.id).where(Institution.id == inst.id)
-                           .with_for_update())
+                           .with_for_update(key_share=True))  # see engine.check_institution
     licences = _licences(inst.id)
     licensed_until = qualifies(inst, today, licences)
     lic = shown(licences, today)

@@ -355,8 +355,10 @@ def check_institution(institution_id: int, world: World | None = None) -> list[c
     """Re-evaluate one institution after a write and store the outcome; returns its findings."""
     db.session.flush()
     if is_postgres():  # one evaluation of an institution at a time: no duplicate-key races
+        # NO KEY UPDATE: it does not wait for the KEY SHARE that a concurrent insert of a row
+        # referencing the institution holds (FOR UPDATE would, and deadlock with it)
         db.session.execute(sa.select(Institution.id).where(Institution.id == institution_id)
-                           .with_for_update())
+                           .with_for_update(key_share=True))
     world = world or World()
     facts = _facts([institution_id]).get(institution_id)
     if facts is None:
