@@ -191,6 +191,25 @@ def test_sql_and_python_find_the_same_breaches(app):
     assert again.opened == again.resolved == 0 and again.findings == stats.findings
 
 
+def test_a_rescan_judges_what_its_session_has_not_committed(app):
+    clock.freeze(datetime(2026, 11, 23, 10, tzinfo=clock.CST))
+    ids = generated()
+    late = datetime(2027, 3, 3, 14, 40, tzinfo=UTC)  # 22:40 in China, a Wednesday
+    courses = db.session.scalars(sa.select(Course.id).where(Course.institution_id.in_(ids[4:])))
+    db.session.execute(sa.insert(CourseSession), [
+        {"course_id": c, "teacher_id": None, "starts_at": late,
+         "ends_at": late + timedelta(minutes=25)} for c in courses])
+    added = set(db.session.scalars(sa.select(CourseSession.id).where(
+        CourseSession.starts_at == late)))
+    expected = _python(ids)
+    assert len(added) > 3 and {int(key.split(":s")[1]) for key in expected if key.split(
+        ":")[0] in ("OFFLINE_ENDS_AFTER_2030", "ONLINE_ENDS_AFTER_2100")} >= added
+    # on PostgreSQL the chunks after the second are judged in SQL on a second connection
+    stats = engine.rescan(chunk=4)
+    stored = set(db.session.scalars(sa.select(Breach.dedupe_key)))
+    assert stored == set(expected) and stats.findings == len(expected)
+
+
 def test_new_breaches_are_stored_as_given(app):
     now = clock.now()
     text = "课程“a\\tb\\\\N”\t\n\r\\ 结束"
