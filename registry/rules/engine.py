@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from registry import audit, clock, regions
@@ -503,21 +502,25 @@ def rescan(region: str | None = None, progress=None, *, stale_only: bool = False
         return list(db.session.scalars(stmt.limit(chunk)))
 
     with ExitStack() as stack:
-        # Once a chunk is committed, what the next one reads is committed too (the rescan
-        # changes none of it), so the next chunk can be read and judged in SQL on a second
-        # connection while this one is stored: PostgreSQL and Python overlap.
-        ahead = upcoming = None
+        # Once a chunk is committed, what the SQL pass reads is committed too (the rescan
+        # writes neither sessions nor staff), so the next chunk's pass can run on a second
+        # connection while this one is judged and stored: PostgreSQL and Python overlap.
+        ahead = prepared = queried = None
         ids = after(0)
         while ids:
             following = after(ids[-1])
             if judge is not None:
-                if upcoming is None:
+                if prepared is None:
                     prepared = judge.prepare(ids)
                     queried = judge.query(prepared, db.session.connection())
                 else:
-                    prepared, queried = upcoming.result()
-                upcoming = ahead(following) if ahead is not None and following else None
+                    queried = queried.result()
+                upcoming = None
+                if ahead is not None and following:
+                    upcoming = judge.prepare(following)
+                    upcoming = (upcoming, ahead(upcoming))
                 found, courses, done = judge.finish(prepared, queried)
+                prepared, queried = upcoming or (None, None)
                 stats.courses += courses
             else:
                 found, done = {}, 0
@@ -544,20 +547,18 @@ def rescan(region: str | None = None, progress=None, *, stale_only: bool = False
 
 
 def _second_connection(stack: ExitStack, judge):
-    """A function reading and judging a chunk (`judge.prepare` and `judge.query`) in a thread
-    of its own, on a connection of its own; it returns a future."""
-    app = current_app._get_current_object()
-    pool = stack.enter_context(ThreadPoolExecutor(1))
+    """A function running `judge.query` on a connection of its own in a thread of its own;
+    it returns a future."""
+    other = stack.enter_context(db.engine.connect())
+    pool = stack.enter_context(ThreadPoolExecutor(1))  # waits for its query, then it closes
 
-    def read(ids):
-        with app.app_context():  # a session and a connection of its own
-            try:
-                chunk = judge.prepare(ids)
-                return chunk, judge.query(chunk, db.session.connection())
-            finally:
-                db.session.rollback()  # no transaction left open between chunks
+    def query(chunk):
+        try:
+            return judge.query(chunk, other)
+        finally:
+            other.rollback()  # no transaction left open between chunks
 
-    return lambda ids: pool.submit(read, ids)
+    return lambda chunk: pool.submit(query, chunk)
 
 
 # --- listeners: licence and institution changes -----------------------------------------------
