@@ -180,24 +180,44 @@ class Judge:
 
     def __call__(self, ids: list[int]) -> tuple[dict, int, int]:
         """({inst: (facts, findings)}, courses, sessions) for these institutions."""
-        from registry.rules.engine import _add_courses, _add_staff, _institutions
+        chunk = self.prepare(ids)
+        return self.finish(chunk, self.query(chunk, db.session.connection()))
+
+    def prepare(self, ids: list[int]) -> tuple:
+        """What `query` needs for these institutions, read on the session's connection."""
+        from registry.rules.engine import _add_courses, _institutions
 
         ids = sorted(ids)
         bounds = {"first": ids[0], "last": ids[-1], "ids": array(ids)}
-        run = db.session.connection().execute
         facts = _institutions(ids)
         _add_courses(facts, ids, online_only=True)
         contexts, judged = {}, {}
         args = self._arguments(facts, contexts, judged)
-        rows, sessions = [], 0
-        if judged:
-            # the arrays' row counts are guessed: hash joins are the plan whatever the guess,
-            # and a chunk is too small for parallel workers to pay
-            run(sa.text(PLAN))
-            rows = run(sa.text(SESSIONS), args | bounds).all()
-            run(sa.text(UNPLAN))  # the rest of the transaction plans as usual
-            sessions = next(r[1] for r in rows if r[0] is None)  # the count row
-            rows = [r for r in rows if r[0] is not None]
+        return ids, bounds, facts, contexts, judged, args
+
+    @staticmethod
+    def query(chunk: tuple, connection) -> tuple[list, int]:
+        """(offending sessions, sessions judged): the SQL pass, on any connection that sees
+        the sessions and staff (the rescan writes neither)."""
+        _, bounds, _, _, judged, args = chunk
+        if not judged:
+            return [], 0
+        run = connection.execute
+        # the arrays' row counts are guessed: hash joins are the plan whatever the guess,
+        # and a chunk is too small for parallel workers to pay
+        run(sa.text(PLAN))
+        rows = run(sa.text(SESSIONS), args | bounds).all()
+        run(sa.text(UNPLAN))  # the rest of the transaction plans as usual
+        sessions = next(r[1] for r in rows if r[0] is None)  # the count row
+        return [r for r in rows if r[0] is not None], sessions
+
+    def finish(self, chunk: tuple, queried: tuple[list, int]) -> tuple[dict, int, int]:
+        """The findings of a prepared chunk, given what `query` returned for it."""
+        from registry.rules.engine import _add_staff
+
+        ids, bounds, facts, contexts, judged, _ = chunk
+        rows, sessions = queried
+        run = db.session.connection().execute
         # the staff a staff rule may concern, and the teachers a finding names
         _add_staff(facts, ids, sorted({r[2] for r in rows if r[8]}))
         counts = {r[0]: checks.StaffCounts(r[1], r[2]) for r in run(sa.text(STAFF), bounds)}

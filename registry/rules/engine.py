@@ -11,6 +11,8 @@ held to the same findings by tests/registry/rules/test_bulk.py.
 import json
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, timedelta
 
@@ -318,21 +320,34 @@ def _insert(rows: list[dict]) -> None:
         return
     dumps = connection.dialect._json_serializer or json.dumps
     stored = Breach.__table__.c
+    times: dict = {}
 
-    def value(column, v):
-        if v is None:
-            return None
-        if column == "details":
-            return dumps(v)
-        if isinstance(stored[column].type, UTCDateTime):
-            return v.astimezone(UTC).replace(tzinfo=None)
-        return v
+    def utc(v):
+        hit = times.get(v)  # every row of a rescan has the same timestamps
+        if hit is None:
+            hit = times[v] = _copy_text(v.astimezone(UTC).replace(tzinfo=None).isoformat())
+        return hit
 
+    def text(v):
+        return _copy_text(v) if isinstance(v, str) else str(v)
+
+    convert = [(c, utc if isinstance(stored[c].type, UTCDateTime) else
+                (lambda v: _copy_text(dumps(v))) if c == "details" else text) for c in COLUMNS]
     raw = connection.connection.driver_connection
     names = ", ".join(COLUMNS)
+    # the rows as COPY text built here: cheaper than the driver's adaptation of each value
     with raw.cursor() as cur, cur.copy(f"COPY breaches ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([value(c, row[c]) for c in COLUMNS])
+        for chunk in _chunks(rows, 1000):
+            copy.write("".join("\t".join(r"\N" if (v := row[c]) is None else f(v)
+                                          for c, f in convert) + "\n" for row in chunk))
+
+
+def _copy_text(v: str) -> str:
+    """A value in COPY's text format: backslash, tab, newline and return escaped."""
+    if "\\" in v or "\t" in v or "\n" in v or "\r" in v:
+        return v.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace(
+            "\r", "\\r")
+    return v
 
 
 def _move(ids: list[int], from_status: str, to_status: str, note: str, now) -> None:
@@ -466,9 +481,10 @@ def rescan(region: str | None = None, progress=None, *, stale_only: bool = False
     """Re-evaluate every institution (in `region`, or with stale courses only), streaming them
     in chunks by id so memory stays bounded; `progress(n)` is told of each n sessions done.
     Commits after each chunk when `commit`. On PostgreSQL (`in_sql`) the per-session rules
-    are judged in SQL (`registry.rules.bulk`); elsewhere every rule runs in Python."""
+    are judged in SQL (`registry.rules.bulk`), with commits one chunk ahead on a second
+    connection; elsewhere every rule runs in Python."""
     started = time.perf_counter()
-    world, stats, last = World(), Stats(), 0
+    world, stats = World(), Stats()
     if in_sql is None:
         in_sql = is_postgres()
     judge = None
@@ -477,39 +493,74 @@ def rescan(region: str | None = None, progress=None, *, stale_only: bool = False
 
         judge = bulk.Judge(world)
     chunk = chunk or (1000 if in_sql else 200)
-    while True:
+
+    def after(last: int) -> list[int]:
         stmt = sa.select(Institution.id).where(Institution.id > last).order_by(Institution.id)
         if region:
             stmt = stmt.where(Institution.region_code.startswith(regions.prefix(region)))
         if stale_only:
             stmt = stmt.where(Institution.id.in_(
                 sa.select(Course.institution_id).where(Course.stale.is_(True))))
-        ids = list(db.session.scalars(stmt.limit(chunk)))
-        if not ids:
-            break
-        last = ids[-1]
-        if judge is not None:
-            found, courses, done = judge(ids)
-            stats.courses += courses
-        else:
-            found, done = {}, 0
-            for inst_id, facts in _facts(ids).items():
-                found[inst_id] = (facts, _evaluate(world, facts))
-                stats.courses += len(facts[1])
-                done += sum(len(s) for _, s in facts[1])
-        reconcile(world, found, stats)
-        _clear_stale(ids)
-        stats.institutions += len(ids)
-        stats.sessions += done
-        if commit:
-            db.session.commit()
-        if progress is not None:
-            progress(done)
+        return list(db.session.scalars(stmt.limit(chunk)))
+
+    with ExitStack() as stack:
+        # Once a chunk is committed, what the SQL pass reads is committed too (the rescan
+        # writes neither sessions nor staff), so the next chunk's pass can run on a second
+        # connection while this one is judged and stored: PostgreSQL and Python overlap.
+        ahead = prepared = queried = None
+        ids = after(0)
+        while ids:
+            following = after(ids[-1])
+            if judge is not None:
+                if prepared is None:
+                    prepared = judge.prepare(ids)
+                    queried = judge.query(prepared, db.session.connection())
+                else:
+                    queried = queried.result()
+                upcoming = None
+                if ahead is not None and following:
+                    upcoming = judge.prepare(following)
+                    upcoming = (upcoming, ahead(upcoming))
+                found, courses, done = judge.finish(prepared, queried)
+                prepared, queried = upcoming or (None, None)
+                stats.courses += courses
+            else:
+                found, done = {}, 0
+                for inst_id, facts in _facts(ids).items():
+                    found[inst_id] = (facts, _evaluate(world, facts))
+                    stats.courses += len(facts[1])
+                    done += sum(len(s) for _, s in facts[1])
+            reconcile(world, found, stats)
+            _clear_stale(ids)
+            stats.institutions += len(ids)
+            stats.sessions += done
+            if commit:
+                db.session.commit()
+                if judge is not None and ahead is None:
+                    ahead = _second_connection(stack, judge)
+            if progress is not None:
+                progress(done)
+            ids = following
     stats.seconds = time.perf_counter() - started
     audit.record("rules.rescan", "rules", region, None, stats.as_dict() | {"region": region})
     if commit:
         db.session.commit()
     return stats
+
+
+def _second_connection(stack: ExitStack, judge):
+    """A function running `judge.query` on a connection of its own in a thread of its own;
+    it returns a future."""
+    other = stack.enter_context(db.engine.connect())
+    pool = stack.enter_context(ThreadPoolExecutor(1))  # waits for its query, then it closes
+
+    def query(chunk):
+        try:
+            return judge.query(chunk, other)
+        finally:
+            other.rollback()  # no transaction left open between chunks
+
+    return lambda chunk: pool.submit(query, chunk)
 
 
 # --- listeners: licence and institution changes -----------------------------------------------

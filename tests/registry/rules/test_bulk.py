@@ -2,6 +2,7 @@
 with breaches of every kind, regional overrides, loaded calendar days, vacations, a year the
 calendar does not know and sessions stored in UTC but judged in China Standard Time."""
 
+import json
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -179,13 +180,52 @@ def test_sql_and_python_find_the_same_breaches(app):
         assert set(found) == set(expected)
         assert found == expected
 
+    # chunks after the first are judged while the one before is stored (on PostgreSQL)
     stats = engine.rescan(chunk=4)  # SQL on PostgreSQL, Python on SQLite
-    stored = dict(db.session.execute(sa.select(Breach.dedupe_key, Breach.message)).all())
-    assert stored == {key: message for key, (message, _) in expected.items()}
+    stored = {r[0]: [r[1], r[2]] for r in db.session.execute(
+        sa.select(Breach.dedupe_key, Breach.message, Breach.details))}
+    assert stored == json.loads(json.dumps(expected))  # details as JSON gives them back
     assert stats.findings == len(expected) and stats.sessions == db.session.scalar(
         sa.select(sa.func.count()).select_from(CourseSession))
     again = engine.rescan(chunk=5)
     assert again.opened == again.resolved == 0 and again.findings == stats.findings
+
+
+def test_a_rescan_judges_what_its_session_has_not_committed(app):
+    clock.freeze(datetime(2026, 11, 23, 10, tzinfo=clock.CST))
+    ids = generated()
+    late = datetime(2027, 3, 3, 14, 40, tzinfo=UTC)  # 22:40 in China, a Wednesday
+    courses = db.session.scalars(sa.select(Course.id).where(Course.institution_id.in_(ids[4:])))
+    db.session.execute(sa.insert(CourseSession), [
+        {"course_id": c, "teacher_id": None, "starts_at": late,
+         "ends_at": late + timedelta(minutes=25)} for c in courses])
+    added = set(db.session.scalars(sa.select(CourseSession.id).where(
+        CourseSession.starts_at == late)))
+    expected = _python(ids)
+    assert len(added) > 3 and {int(key.split(":s")[1]) for key in expected if key.split(
+        ":")[0] in ("OFFLINE_ENDS_AFTER_2030", "ONLINE_ENDS_AFTER_2100")} >= added
+    # on PostgreSQL the chunks after the second are judged in SQL on a second connection
+    stats = engine.rescan(chunk=4)
+    stored = set(db.session.scalars(sa.select(Breach.dedupe_key)))
+    assert stored == set(expected) and stats.findings == len(expected)
+
+
+def test_new_breaches_are_stored_as_given(app):
+    now = clock.now()
+    text = "课程“a\\tb\\\\N”\t\n\r\\ 结束"
+    row = {"rule": "ONLINE_ENDS_AFTER_2100", "severity": "high", "message": text,
+           "dedupe_key": "X:s1\t", "institution_id": None, "region_code": "330106",
+           "course_id": 7, "session_id": 1, "staff_id": None,
+           "details": {"note": text, "n": 2, "none": None}, "status": "open",
+           "detected_at": now, "updated_at": now}
+    engine._insert([row, row | {"dedupe_key": "X:s2", "details": None}])
+    got = {b.dedupe_key: b for b in db.session.scalars(sa.select(Breach))}
+    assert set(got) == {"X:s1\t", "X:s2"}
+    b = got["X:s1\t"]
+    assert (b.message, b.details, b.course_id, b.staff_id) == (text, row["details"], 7, None)
+    assert b.detected_at == b.updated_at == now.replace(microsecond=b.detected_at.microsecond)
+    assert abs(b.detected_at - now) < timedelta(milliseconds=1)
+    assert got["X:s2"].details is None
 
 
 def test_licence_spans_follow_the_licences_valid_each_day():
