@@ -18,6 +18,7 @@ blp = Blueprint("public", __name__, description="Public look-ups: white list, bl
                                                 "profiles (no token needed)")
 
 CACHE_SECONDS = 60
+CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_RANGE")
 
 
 def cache_publicly(response):
@@ -27,10 +28,18 @@ def cache_publicly(response):
     if response.direct_passthrough:
         return response
     response.headers["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-    response.vary.add("Accept-Encoding")
+    if "Vary" in response.headers:
+        response.vary.add("Accept-Encoding")
+    else:  # the common case, without parsing a header set
+        response.headers["Vary"] = "Accept-Encoding"
     if "ETag" not in response.headers:
         body = response.get_data()
         response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    environ = request.environ
+    if not any(h in environ for h in CONDITIONAL):
+        # nothing to answer conditionally (make_conditional would only add a Date header,
+        # which the server writes itself)
+        return response
     return response.make_conditional(request)
 
 
@@ -158,7 +167,7 @@ def whitelist_item(row) -> dict:
 
 @blp.route("/public/whitelist")
 class Whitelist(MethodView):
-    @blp.arguments(WhitelistArgs, location="query")
+    @blp.arguments(WhitelistArgs(), location="query")  # an instance: a class is built per request
     @blp.response(200, WhitelistPageSchema)
     def get(self, args):
         """Search the white list (approved institutions in good standing)"""
