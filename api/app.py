@@ -10,6 +10,7 @@ from api import config
 from api.errors import register_errorhandlers
 from api.extensions import api, db, limiter, public_read
 from registry import access, audit, crypto
+from registry.db import ping_on_checkout
 
 PUBLIC = access.Principal(name="public", role="public")
 
@@ -34,6 +35,9 @@ def register_extensions(app: Flask) -> None:
     app.json.ensure_ascii = False  # Chinese stays readable; fields in the schemas' order
     app.json.sort_keys = False
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_on_checkout(engine)
     api.init_app(app)
     limiter.init_app(app)
     _skip_limits_for_public_reads(app)
