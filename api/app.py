@@ -4,11 +4,13 @@ import logging
 import os
 
 from flask import Flask, send_from_directory
+from flask.sessions import SecureCookieSessionInterface
 
 from api import config
 from api.errors import register_errorhandlers
-from api.extensions import api, db, limiter
+from api.extensions import api, db, limiter, public_read
 from registry import access, audit, crypto
+from registry.db import ping_on_checkout
 
 PUBLIC = access.Principal(name="public", role="public")
 
@@ -33,8 +35,38 @@ def register_extensions(app: Flask) -> None:
     app.json.ensure_ascii = False  # Chinese stays readable; fields in the schemas' order
     app.json.sort_keys = False
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_on_checkout(engine)
     api.init_app(app)
     limiter.init_app(app)
+    _skip_limits_for_public_reads(app)
+    app.session_interface = CookieSessions()
+
+
+class CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie sessions, without building a signer for a request that carries no
+    session cookie (every API request): its session is empty either way."""
+
+    def open_session(self, app, request):
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
+
+
+def _skip_limits_for_public_reads(app: Flask) -> None:
+    """The limiter's check resolves limits and exemptions before it asks its request filters,
+    which costs more than a stored profile lookup: public reads skip the call itself."""
+    hooks = app.before_request_funcs[None]
+    at = hooks.index(limiter._check_request_limit)
+    check = hooks[at]
+
+    def check_limits():
+        if not public_read():
+            return check()
+        return None
+
+    hooks[at] = check_limits
 
 
 def register_blueprints(app: Flask) -> None:

@@ -47,8 +47,9 @@ BASE = {
     "OPENAPI_REDOC_PATH": None,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "JSON_SORT_KEYS": False,
-    # hide_parameters: a database error logged never carries the values of a row
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+    # hide_parameters: a database error logged never carries the values of a row; the pool's
+    # ping is registry.db.ping_on_checkout, which the public reads skip
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
     "API_SPEC_OPTIONS": {
         "info": {"description": "Register, rules, custody and public lists of off-campus "
                                 "training institutions (校外培训机构)."},

@@ -32,7 +32,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enable
 
 
 @limiter.request_filter
-def _public_reads() -> bool:
+def public_read() -> bool:
     """The public reads (white list, black list, profiles) carry no limit, so they skip the
     limiter's per-request resolution of limits, which costs more than a stored profile lookup.
     Writes, the public complaint form among them, are checked as before."""

@@ -75,7 +75,7 @@ def index():
     category = category if category in CATEGORIES else ""
     page = _page_number()
     stmt = whitelist.search(q=q, region=region, category=category)
-    found = paginate_counted(stmt, {"page": page, "per_page": PER_PAGE})
+    found = paginate_counted(stmt, {"page": page, "per_page": PER_PAGE}, q)
     total, rows = found["total"], found["items"]
     args = {"q": q, "region": region, "category": category}
     return render_template(

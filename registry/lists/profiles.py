@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from registry import clock
-from registry.db import UTCDateTime, db
+from registry.db import UTCDateTime, db, read_retrying
 
 KEY = "public_profiles"  # session.info: what the transaction changed, rebuilt at commit
 CHUNK = 1_000
@@ -81,9 +81,8 @@ def lookup(uscc: str) -> tuple[bytes, str]:
     the live computation, so the answer is never older than the tables."""
     key = (uscc or "").strip().upper()
     # One statement is atomic by itself: in autocommit it needs no BEGIN and no ROLLBACK, the
-    # two round trips a session transaction would add to it.
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        row = conn.execute(_READ, {"uscc": key}).first()
+    # two round trips a session transaction would add to it; retried rather than pinged.
+    row = read_retrying(lambda conn: conn.execute(_READ, {"uscc": key}).first())
     if row is not None:
         today = clock.today()
         if row.built_on <= today and (row.fresh_until is None or today < row.fresh_until):

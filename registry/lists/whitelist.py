@@ -228,6 +228,11 @@ def is_broad(q: str) -> bool:
     return len(names) >= 20 and sum(q in name for name in names) >= BROAD * len(names)
 
 
+def is_broad_word(q: str) -> bool:
+    """`is_broad` where there are statistics to tell (PostgreSQL), else False."""
+    return is_postgres() and is_broad(q)
+
+
 def name_contains(q: str):
     """`name LIKE '%q%'`; on PostgreSQL a 1-2 character q that is not broad also asks the
     character index for the names holding all its characters (pg_trgm serves 3 or more).
