@@ -261,7 +261,7 @@ class Bench:
         self.record("generator (`registry seed national`)",
                     f"{rows:,} rows in {gen['seconds']:.1f} s ({rows / gen['seconds']:,.0f} "
                     f"rows/s)", "", "", "", "", gen["peak_mib"])
-        self.sql("ANALYZE")
+        self.sql("VACUUM ANALYZE")  # after a bulk load, as autovacuum would in time
 
     def record(self, what, result, baseline, ratio, target, met, peak_mib, note=""):
         self.results.append({"what": what, "result": result, "baseline": baseline,
