@@ -57,7 +57,9 @@ class CookieSessions(SecureCookieSessionInterface):
 def _skip_limits_for_public_reads(app: Flask) -> None:
     """The limiter's check resolves limits and exemptions before it asks its request filters,
     which costs more than a stored profile lookup: public reads skip the call itself."""
-    hooks = app.before_request_funcs[None]
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit not in hooks:  # limiting disabled: no check to skip
+        return
     at = hooks.index(limiter._check_request_limit)
     check = hooks[at]
 

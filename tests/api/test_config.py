@@ -72,3 +72,14 @@ def test_the_app_never_builds_the_schema_with_create_all():
         for path in (ROOT / folder).rglob("*.py"):
             assert "create_all(" not in path.read_text(encoding="utf-8"), path
     assert "create_all(" not in (ROOT / "wsgi.py").read_text()
+
+
+def test_an_app_with_rate_limiting_switched_off_starts_and_serves(database_url, tmp_path,
+                                                                  monkeypatch):
+    from api.app import create_app
+
+    monkeypatch.setenv("REGISTRY_INSTANCE", str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False})
+    response = app.test_client().get("/api/v1/public/institutions/91330106MA2H7K3P1N")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
