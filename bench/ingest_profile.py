@@ -11,7 +11,6 @@ runs another checkout's code against the same data, for before/after comparisons
 """
 
 import argparse
-import contextlib
 import cProfile
 import json
 import os
@@ -19,26 +18,17 @@ import pstats
 import sys
 import tempfile
 import time
-import uuid
 from collections import defaultdict
 from pathlib import Path
 
 import sqlalchemy as sa
+import throwaway  # bench/, beside this script
 
 ROOT = Path(__file__).resolve().parent.parent
 if "--root" in sys.argv:
     ROOT = Path(sys.argv[sys.argv.index("--root") + 1]).resolve()
 sys.path.insert(0, str(ROOT))
 from bench.harness import _fen, _statement_batches  # noqa: E402
-
-
-def backend_ns(pids) -> int:
-    """CPU nanoseconds the given PostgreSQL backends have run."""
-    total = 0
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            total += int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
-    return total
 
 
 def main() -> None:
@@ -53,19 +43,8 @@ def main() -> None:
                    help="print CPU time per stage (this thread, per transaction)")
     p.add_argument("--root", help="the checkout whose code runs (default: this one)")
     args = p.parse_args()
-    url = sa.make_url(args.postgres).set(drivername="postgresql+psycopg")
-    name = f"bench_ingest_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(url.set(database=name).render_as_string(hide_password=False), args)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    with throwaway.database(args.postgres, "bench_ingest") as url:
+        run(url, args)
 
 
 def run(db_url: str, args) -> None:
@@ -123,7 +102,7 @@ def run(db_url: str, args) -> None:
         pids = db.session.scalars(sa.text(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
         db.session.commit()
-        b0, c0 = backend_ns(pids), time.process_time()
+        b0, c0 = throwaway.backend_seconds(pids), time.process_time()
         t0 = time.perf_counter()
         for body in bodies:
             if profiler:
@@ -135,7 +114,7 @@ def run(db_url: str, args) -> None:
             assert r.json["accepted"] == 1000, r.json
         seconds = time.perf_counter() - t0
         py_us = (time.process_time() - c0) / rows * 1e6
-        pg_us = (backend_ns(pids) - b0) / rows / 1000
+        pg_us = (throwaway.backend_seconds(pids) - b0) / rows * 1e6
         api = rows / seconds
         copy, copy_py, copy_pg = raw_copy(db, batches)
         print(f"API   {api:9,.0f} txn/s  ({rows:,} in {seconds:.2f} s, "
@@ -226,7 +205,7 @@ def raw_copy(db, batches: dict) -> tuple[float, float, float]:
                     "covers_until date)")
         raw.commit()
         pid = raw.info.backend_pid
-        b0, c0, t0 = backend_ns([pid]), time.process_time(), time.perf_counter()
+        b0, c0, t0 = throwaway.backend_seconds([pid]), time.process_time(), time.perf_counter()
         with raw.cursor() as cur, cur.copy("COPY bench_raw_transactions FROM STDIN") as copy:
             for number, bodies in batches.items():
                 for body in bodies:
@@ -239,7 +218,7 @@ def raw_copy(db, batches: dict) -> tuple[float, float, float]:
         seconds = time.perf_counter() - t0
         rows = sum(len(b["transactions"]) for bs in batches.values() for b in bs)
         py_us = (time.process_time() - c0) / rows * 1e6
-        pg_us = (backend_ns([pid]) - b0) / rows / 1000
+        pg_us = (throwaway.backend_seconds([pid]) - b0) / rows * 1e6
     finally:
         conn.close()
     return rows / seconds, py_us, pg_us

@@ -12,28 +12,17 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+import throwaway  # bench/, beside this script
 
 
 def main() -> None:
     base = sys.argv[1] if len(sys.argv) > 1 else "postgresql://postgres@127.0.0.1/postgres"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
-    url = sa.make_url(base).set(drivername="postgresql+psycopg")
-    name = f"bench_profile_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(url.set(database=name).render_as_string(hide_password=False), n)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+    with throwaway.database(base, "bench_profile") as url:
+        run(url, n)
 
 
 def run(db_url: str, n: int) -> None:

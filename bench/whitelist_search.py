@@ -15,10 +15,10 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import uuid
 from pathlib import Path
 
 import sqlalchemy as sa
+import throwaway  # bench/, beside this script
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import _search_word  # noqa: E402
@@ -39,32 +39,8 @@ def main() -> None:
     a = ap.parse_args()
     if a.db:
         return run(a.db, a.n, None)
-    url = sa.make_url(a.server).set(drivername="postgresql+psycopg")
-    name = f"bench_search_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(url.set(database=name).render_as_string(hide_password=False), a.n, a.scale)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-
-
-def server_cpu(pids) -> float:
-    """CPU seconds the PostgreSQL backends have used (on this machine: /proc), whatever the
-    load around them, which wall-clock times on a shared machine are not."""
-    total = 0.0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
+    with throwaway.database(a.server, "bench_search") as url:
+        run(url, a.n, a.scale)
 
 
 def run(db_url: str, n: int, scale: float | None) -> None:
@@ -114,13 +90,13 @@ def run(db_url: str, n: int, scale: float | None) -> None:
             db.session.commit()
             statements.clear()
             times = []
-            cpu, server = time.process_time(), server_cpu(backends)
+            cpu, server = time.process_time(), throwaway.backend_seconds(backends)
             for i in range(n):
                 t0 = time.perf_counter()
                 resp = client.get(path(words[i % len(words)]))
                 times.append((time.perf_counter() - t0) * 1000)
                 assert resp.status_code == 200, resp.get_data(as_text=True)
-            cpu, server = time.process_time() - cpu, server_cpu(backends) - server
+            cpu, server = time.process_time() - cpu, throwaway.backend_seconds(backends) - server
             times.sort()
             print(f"{label:16} {len(statements) / n:5.2f} statements/req  "
                   f"mean {statistics.mean(times):6.2f} ms  "
