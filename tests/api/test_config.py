@@ -74,12 +74,15 @@ def test_the_app_never_builds_the_schema_with_create_all():
     assert "create_all(" not in (ROOT / "wsgi.py").read_text()
 
 
-def test_an_app_with_rate_limiting_switched_off_starts_and_serves(database_url, tmp_path,
-                                                                  monkeypatch):
-    from api.app import create_app
-
-    monkeypatch.setenv("REGISTRY_INSTANCE", str(tmp_path))
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": False})
-    response = app.test_client().get("/api/v1/public/institutions/91330106MA2H7K3P1N")
-    assert response.status_code == 404
-    assert response.mimetype == "application/problem+json"
+def test_an_app_with_rate_limiting_switched_off_starts_and_serves(database_url, tmp_path):
+    # in a child process: create_app configures process-wide state (the data key) the
+    # suite's own app relies on
+    code = ("from api.app import create_app\n"
+            "app = create_app({'RATELIMIT_ENABLED': False})\n"
+            "r = app.test_client().get('/api/v1/public/institutions/91330106MA2H7K3P1N')\n"
+            "print(r.status_code, r.mimetype)\n")
+    env = dict(os.environ, DATABASE_URL=database_url, REGISTRY_INSTANCE=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["404", "application/problem+json"]
