@@ -126,6 +126,15 @@ def course_data(**overrides) -> dict:
     return data
 
 
+def course_row(inst, title: str, subject: str, audience: str, delivery: str, now) -> dict:
+    """A course as a plain row, for bulk inserts of generated timetables."""
+    return {"institution_id": inst.id, "region_code": inst.region_code, "title": title,
+            "subject": subject, "audience": audience, "delivery": delivery,
+            "lesson_minutes": 30 if delivery == "online" else 45, "price_per_lesson": 5000,
+            "class_size": "medium", "lessons_total": 40, "stale": False, "created_at": now,
+            "updated_at": now}
+
+
 def course(inst, **overrides):
     from registry.courses import services as course_services
     from registry.money import parse_yuan

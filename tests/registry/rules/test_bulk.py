@@ -77,12 +77,8 @@ def generated(seed: int = 7) -> list[int]:
         for c, (subject, audience, delivery) in enumerate(COURSES):
             if (n + c) % 3 == 2:
                 continue
-            courses.append({
-                "institution_id": inst.id, "region_code": inst.region_code,
-                "title": f"课程{c}", "subject": subject, "audience": audience,
-                "delivery": delivery, "lesson_minutes": 30 if delivery == "online" else 45,
-                "price_per_lesson": 5000, "class_size": "medium", "lessons_total": 40,
-                "stale": False, "created_at": now, "updated_at": now})
+            courses.append(factories.course_row(inst, f"课程{c}", subject, audience, delivery,
+                                                now))
     db.session.execute(sa.insert(Staff), staff)
     db.session.execute(sa.insert(Course), courses)
     teachers: dict = {}

@@ -43,12 +43,8 @@ def bulk_timetables(institutions: int, courses_each: int, sessions_each: int,
                 "updated_at": now})
         for c in range(courses_each):
             subject, audience, delivery = SUBJECTS[c % len(SUBJECTS)]
-            course_rows.append({
-                "institution_id": inst.id, "region_code": inst.region_code,
-                "title": f"课程{c}", "subject": subject, "audience": audience,
-                "delivery": delivery, "lesson_minutes": 30 if delivery == "online" else 45,
-                "price_per_lesson": 5000, "class_size": "medium", "lessons_total": 40,
-                "stale": False, "created_at": now, "updated_at": now})
+            course_rows.append(factories.course_row(inst, f"课程{c}", subject, audience,
+                                                    delivery, now))
     db.session.execute(sa.insert(Staff), staff_rows)
     db.session.execute(sa.insert(Course), course_rows)
     teachers: dict = {}
