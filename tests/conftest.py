@@ -33,6 +33,14 @@ def _postgres_database(base_url: str):
     return url.set(database=name).render_as_string(hide_password=False), drop
 
 
+@pytest.fixture(autouse=True)
+def _postgres_only(request):
+    """Tests marked `postgres` (row locks, commit order, plans) skip on SQLite, saying why."""
+    marker = request.node.get_closest_marker("postgres")
+    if marker is not None and not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip(f"{marker.kwargs.get('reason', 'needs PostgreSQL')} (set TEST_DATABASE_URL)")
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory):
     base = os.environ.get("TEST_DATABASE_URL")

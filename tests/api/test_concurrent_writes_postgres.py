@@ -8,13 +8,8 @@ from registry.db import db
 from registry.staff.models import Staff
 from tests import factories
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres(reason="row locks and deadlocks need PostgreSQL")
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks and deadlocks need PostgreSQL (set TEST_DATABASE_URL)")
 
 
 def test_adding_a_teacher_and_filing_a_course_at_once_both_succeed(app):

@@ -12,14 +12,9 @@ from registry.escrow.models import Alert, EscrowAccount, EscrowTransaction
 from tests import factories
 from tests.factories import txn
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres(reason="row locks and commit order need PostgreSQL")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=clock.CST)
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks and commit order need PostgreSQL (set TEST_DATABASE_URL)")
 
 
 def _run_together(*jobs):

@@ -6,13 +6,8 @@ import sqlalchemy as sa
 from registry.db import db
 from tests import factories
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres(reason="terminating backends needs PostgreSQL")
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("terminating backends needs PostgreSQL (set TEST_DATABASE_URL)")
 
 
 def _kill_pooled_connections() -> int:

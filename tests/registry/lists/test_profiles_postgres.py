@@ -12,13 +12,8 @@ from registry.lists import profiles, public
 from registry.lists.profiles import PublicProfile
 from tests import factories
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres(reason="row locks and commit order need PostgreSQL")
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks and commit order need PostgreSQL (set TEST_DATABASE_URL)")
 
 
 def _together(app, *jobs):

@@ -13,13 +13,8 @@ from registry.lists import whitelist
 from registry.lists.models import WhitelistInterval
 from tests import factories
 
-pytestmark = pytest.mark.postgres
+pytestmark = pytest.mark.postgres(reason="row locks need PostgreSQL")
 
-
-@pytest.fixture(autouse=True)
-def _needs_postgres(app):
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("row locks need PostgreSQL (set TEST_DATABASE_URL)")
 
 
 def test_concurrent_recomputes_open_one_interval(app):
